@@ -1,0 +1,46 @@
+// config/cli.hpp: the command line (CLI11).
+//
+// Owns the flags and what they override. The master keeps the parsed
+// CommandLine so that a reload (HUP) re-reads the file and applies the same
+// overrides again: flags always win over the file, as in gunicorn.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+
+namespace forkd::config {
+
+struct CommandLine {
+    enum class Action { serve, check_config, version, help, top };
+    Action action = Action::serve;
+    std::string help_text;          // filled for Action::help (and usage errors)
+
+    std::string config_path;        // -c/--config; empty: built-in defaults only
+    std::vector<std::string> bind;  // -b/--bind, repeatable; replaces the file's list
+    std::optional<int> workers;     // -w/--workers
+    std::optional<int> threads;     // --threads
+    std::optional<double> timeout;  // -t/--timeout
+    std::optional<double> graceful_timeout;
+    std::optional<double> keepalive;
+    std::optional<int> max_requests;
+    std::optional<std::string> pidfile;  // -p/--pid
+    std::optional<std::string> log_level;
+    std::optional<std::string> error_log;
+    std::optional<std::string> access_log;
+    std::optional<std::string> user;   // -u
+    std::optional<std::string> group;  // -g
+    std::string top_url;               // `forkd top [URL]`
+};
+
+// Parse argv. Throws ConfigError (from config/load.hpp) on a usage error,
+// with CLI11's message.
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+// Build the settings for a run: defaults, then the file named on the command
+// line (if any), then the flags; then validate(). Throws ConfigError.
+Settings load(const CommandLine& cmd);
+
+}  // namespace forkd::config

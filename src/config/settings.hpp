@@ -1,0 +1,97 @@
+// config/settings.hpp: the settings of one forkd run, as plain data.
+//
+// Owns the names, types and defaults of every configuration key (DESIGN.md,
+// "Configuration"). It knows nothing of files or flags: config/load.hpp fills
+// it from TOML, config/cli.hpp from the command line, config/validate.hpp
+// checks it. Every other part reads a `const Settings&` and never writes it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace forkd::config {
+
+// How each endpoint does its work (DESIGN.md, "Endpoints").
+enum class HelloMode { inline_, offload };
+enum class SleepMode { timer, offload, block };
+enum class FibMode { offload, inline_ };
+enum class FiboSleepMode { par, async, baseline, offload };
+
+// One listening address. `host` is a numeric IPv4 or IPv6 address without
+// brackets ("127.0.0.1", "::1", "0.0.0.0", "::").
+struct BindAddress {
+    std::string host;
+    uint16_t port = 0;
+
+    std::string to_string() const;  // "127.0.0.1:8000", "[::1]:8000"
+    bool operator==(const BindAddress&) const = default;
+};
+
+struct LogSettings {
+    std::string level = "info";               // trace debug info warning error critical off
+    std::string error_log = "-";              // "-" is stderr
+    std::string access_log;                   // empty: no access log; "-" is stdout
+    std::string access_log_format = "combined";  // combined | json
+};
+
+struct StatsSettings {
+    double interval = 60;                                     // seconds; 0 disables the summary line
+    std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};  // CIDRs allowed to read /stats, /metrics
+    std::string bind;                                         // optional separate "host:port" for them
+};
+
+struct EndpointSettings {
+    int fib_max_n = 40;
+    int sleep_max_ms = 60000;
+    HelloMode hello_mode = HelloMode::inline_;
+    SleepMode sleep_mode = SleepMode::timer;
+    FibMode fib_mode = FibMode::offload;
+    FiboSleepMode fibo_sleep_mode = FiboSleepMode::par;
+};
+
+struct Settings {
+    std::string config_path;  // the file these came from; empty when none
+
+    std::vector<BindAddress> bind = {{"127.0.0.1", 8000}};
+    int workers = 0;              // 0: one per core (see resolved_workers())
+    int threads = 4;              // offload threads per worker; 0: offload modes answer 503
+    int offload_queue = 1024;     // jobs waiting per worker before 503
+    bool reuse_port = true;
+    int backlog = 2048;
+    int worker_connections = 1000;
+    int max_requests = 0;         // 0: never recycle
+    int max_requests_jitter = 0;
+    int max_worker_rss = 0;       // MiB; 0: no limit
+    int recycle_concurrency = 1;
+    double timeout = 30;          // seconds a worker's loop may be blocked
+    double graceful_timeout = 30;
+    double keepalive = 75;        // idle keep-alive timeout, seconds
+    double header_timeout = 10;   // absolute time to receive one request's headers
+    int limit_request_line = 8190;
+    int limit_request_fields = 100;
+    int limit_request_field_size = 8190;
+    int64_t max_body_size = 1048576;
+    std::string pidfile;
+    std::string user;
+    std::string group;
+    int umask = 022;
+
+    LogSettings log;
+    StatsSettings stats;
+    EndpointSettings endpoints;
+
+    int resolved_workers() const;  // workers, or the number of online cores when 0
+};
+
+// Mode names as they appear in the config file, in URLs (?mode=) and in JSON.
+const char* to_string(HelloMode);
+const char* to_string(SleepMode);
+const char* to_string(FibMode);
+const char* to_string(FiboSleepMode);
+bool parse_mode(std::string_view text, HelloMode& out);
+bool parse_mode(std::string_view text, SleepMode& out);
+bool parse_mode(std::string_view text, FibMode& out);
+bool parse_mode(std::string_view text, FiboSleepMode& out);
+
+}  // namespace forkd::config

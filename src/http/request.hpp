@@ -1,0 +1,31 @@
+// http/request.hpp: one parsed request, as the app sees it.
+//
+// Plain data owned by its Connection; valid from Handler::on_request until
+// the connection's respond() for it returns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <llhttp.h>
+
+namespace forkd::http {
+
+struct Request {
+    llhttp_method_t method = HTTP_GET;
+    std::string target;        // request-target as sent, origin-form ("/fib/30?mode=inline")
+    std::string_view path;     // view into target, before '?'
+    std::string_view query;    // view into target, after '?' (without it); empty if none
+    uint8_t version_major = 1;
+    uint8_t version_minor = 1;
+    bool keep_alive = true;    // the client allows another request after this one
+    uint64_t start_ns = 0;     // uv_hrtime() when the headers were complete
+
+    std::string_view method_name() const { return llhttp_method_name(method); }
+    bool is_head() const { return method == HTTP_HEAD; }
+    // Value of `key` in the query string ("mode" in "?n=1&mode=offload"); empty if absent.
+    std::string_view query_param(std::string_view key) const;
+};
+
+}  // namespace forkd::http
