@@ -2,12 +2,14 @@
 //
 // Owns the names, types and defaults of every configuration key (DESIGN.md,
 // "Configuration"). It knows nothing of files or flags: config/load.hpp fills
-// it from TOML, config/cli.hpp from the command line, config/validate.hpp
+// it from TOML, config/cli.hpp from the command line, validate() (load.hpp)
 // checks it. Every other part reads a `const Settings&` and never writes it.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace forkd::config {
@@ -93,5 +95,12 @@ bool parse_mode(std::string_view text, HelloMode& out);
 bool parse_mode(std::string_view text, SleepMode& out);
 bool parse_mode(std::string_view text, FibMode& out);
 bool parse_mode(std::string_view text, FiboSleepMode& out);
+
+// Every name of a mode type, in enum order (for "expected one of ..." messages).
+template <class Mode> std::span<const std::string_view> mode_names();
+template <> std::span<const std::string_view> mode_names<HelloMode>();
+template <> std::span<const std::string_view> mode_names<SleepMode>();
+template <> std::span<const std::string_view> mode_names<FibMode>();
+template <> std::span<const std::string_view> mode_names<FiboSleepMode>();
 
 }  // namespace forkd::config
