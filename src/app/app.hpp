@@ -12,15 +12,24 @@
 
 #include <uv.h>
 
+#include "app/allow.hpp"
+#include "app/routes.hpp"
 #include "config/settings.hpp"
 #include "http/connection.hpp"
 #include "offload/pool.hpp"
 
 namespace forkd::app {
 
+// Who this worker is, for /stats ("served_by") and log lines.
+struct WorkerIdentity {
+    int slot = 0;
+    int generation = 1;
+};
+
 class App final : public http::Handler {
 public:
-    App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool);
+    App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
+        WorkerIdentity identity);
 
     void on_request(http::Connection& conn, const http::Request& request) noexcept override;
     void on_response(const http::Connection& conn, const http::Request& request,
@@ -31,12 +40,41 @@ public:
 
     uint64_t requests() const { return requests_; }
 
+    // Answer every request still waiting on an app timer (/sleep timer mode,
+    // /fibo_sleep par and async) now with a 503, and close the timers: for a
+    // worker that must stop before they fire. Returns how many there were.
+    // Jobs on the pool cannot be cancelled; Pool::close() finishes them.
+    std::size_t cancel_timers() noexcept;
+
+    // Requests waiting on an app timer now.
+    std::size_t pending_timers() const { return pending_timers_; }
+
+    struct TimerWait;  // one request waiting on a uv timer (app.cpp)
+
 private:
+    friend struct AppCallbacks;  // the libuv and pool trampolines (app.cpp)
+
+    // Do what `plan` says. true: answer `now` at once; false: the request was
+    // handed to a timer or a job, which will answer it.
+    bool execute(http::Connection& conn, Plan& plan, http::Response& now);
+    bool submit_job(http::Connection& conn, const Plan& plan, http::Response& now);
+    // Answer with `response` after `delay_ms`, keeping the loop free. Same
+    // return convention as execute(): on failure `now` holds a 500.
+    bool respond_later(http::Connection& conn, uint64_t delay_ms, http::Response&& response,
+                       http::Response& now) noexcept;
+    void fire(TimerWait* wait, http::Response&& response) noexcept;
+    bool peer_allowed(const http::Connection& conn) const;
+
     uv_loop_t* loop_;
     const config::Settings& settings_;
     offload::Pool& pool_;
+    WorkerIdentity identity_;
     bool draining_ = false;
     uint64_t requests_ = 0;
+
+    AllowList stats_allow_;        // settings.stats.allow, parsed once
+    TimerWait* timers_ = nullptr;  // intrusive list of waiting timers, for cancel_timers()
+    std::size_t pending_timers_ = 0;
 };
 
 }  // namespace forkd::app

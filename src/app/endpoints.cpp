@@ -1,0 +1,101 @@
+// app/endpoints.cpp: the response bodies (see endpoints.hpp).
+//
+// Plain string building: safe on any thread, no loop, no globals.
+#include "app/endpoints.hpp"
+
+namespace forkd::app {
+
+namespace {
+
+http::Response json(std::string body)
+{
+    http::Response response;
+    response.body = std::move(body);
+    return response;
+}
+
+}  // namespace
+
+http::Response hello_response()
+{
+    http::Response response;
+    response.content_type = "text/plain";
+    response.body = "hello";
+    return response;
+}
+
+http::Response sleep_response(uint64_t ms)
+{
+    return json("{\"slept_ms\":" + std::to_string(ms) + "}");
+}
+
+http::Response fib_response(int n, uint64_t f)
+{
+    return json("{\"n\":" + std::to_string(n) + ",\"fib\":" + std::to_string(f) + "}");
+}
+
+std::string micro_to_seconds_text(uint64_t micro)
+{
+    std::string fraction = std::to_string(micro % 1000000);
+    return std::to_string(micro / 1000000) + "." + std::string(6 - fraction.size(), '0') +
+           fraction;
+}
+
+http::Response fibo_sleep_response(int n, uint64_t f)
+{
+    return json("{\"n\":" + std::to_string(n) + ",\"fib\":" + std::to_string(f) +
+                ",\"slept_s\":" + micro_to_seconds_text(f) + "}");
+}
+
+http::Response healthz_response(bool draining)
+{
+    http::Response response;
+    response.content_type = "text/plain";
+    response.status = draining ? 503 : 200;
+    response.body = draining ? "draining" : "ok";
+    return response;
+}
+
+http::Response stats_response(long pid, int slot, int generation, uint64_t requests)
+{
+    return json("{\"served_by\":{\"pid\":" + std::to_string(pid) +
+                ",\"slot\":" + std::to_string(slot) +
+                ",\"generation\":" + std::to_string(generation) +
+                "},\"worker\":{\"requests\":" + std::to_string(requests) + "}}");
+}
+
+http::Response metrics_response(int slot, uint64_t requests)
+{
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = "# TYPE forkd_worker_requests_total counter\n"
+                    "forkd_worker_requests_total{worker=\"" + std::to_string(slot) + "\"} " +
+                    std::to_string(requests) + "\n";
+    return response;
+}
+
+http::Response forbidden_response()
+{
+    return http::error_response(403, "statistics are not available to this address "
+                                     "(see the config key stats.allow)");
+}
+
+http::Response no_threads_response()
+{
+    return http::error_response(503, "offload mode needs offload threads: config key "
+                                     "'threads' is 0");
+}
+
+http::Response queue_full_response()
+{
+    http::Response response = http::error_response(503, "offload queue is full, retry later");
+    response.extra_headers = "Retry-After: 1\r\n";
+    return response;
+}
+
+http::Response internal_error_response(const std::string& what)
+{
+    return http::error_response(500, "internal error: " + what);
+}
+
+}  // namespace forkd::app

@@ -1,0 +1,58 @@
+// app/endpoints.hpp: the bodies the endpoints answer with, as pure functions.
+//
+// Owns the exact text of every app response (DESIGN.md, "Endpoints"): the
+// successful answers and the app's own errors (403, 503). They are built
+// here, apart from the loop, so that tests can check them byte for byte and
+// pool threads can build them. Does not decide which one to send (routes),
+// nor send them (app.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "http/response.hpp"
+
+namespace forkd::app {
+
+// GET /hello: text/plain "hello".
+http::Response hello_response();
+
+// GET /sleep/{ms}: {"slept_ms": ms}
+http::Response sleep_response(uint64_t ms);
+
+// GET /fib/{n}: {"n": n, "fib": f}
+http::Response fib_response(int n, uint64_t f);
+
+// GET /fibo_sleep/{n}: {"n": n, "fib": f, "slept_s": f / 1e6}
+http::Response fibo_sleep_response(int n, uint64_t f);
+
+// How long /fibo_sleep/{n} sleeps after computing f: f / 1e6 seconds (seed 000).
+inline uint64_t fibo_sleep_ns(uint64_t f) { return f * 1000; }
+// The same, rounded up to whole milliseconds for a uv timer (never shorter).
+inline uint64_t fibo_sleep_timer_ms(uint64_t f) { return (f + 999) / 1000; }
+
+// f / 1e6 as an exact decimal with six places ("0.006765", "102.334155").
+std::string micro_to_seconds_text(uint64_t micro);
+
+// GET /healthz: 200 text/plain "ok", or 503 "draining".
+http::Response healthz_response(bool draining);
+
+// GET /stats and /metrics, this worker's part only for now (the stats part
+// replaces these two with the full scoreboard).
+http::Response stats_response(long pid, int slot, int generation, uint64_t requests);
+http::Response metrics_response(int slot, uint64_t requests);
+
+// 403 for a peer outside stats.allow.
+http::Response forbidden_response();
+
+// 503: an offload mode, but this worker has no offload threads.
+http::Response no_threads_response();
+
+// 503 with Retry-After: the offload queue is full.
+http::Response queue_full_response();
+
+// 500: the app could not do what it planned (a libuv call or an allocation
+// failed); `what` says which, for the client and the log.
+http::Response internal_error_response(const std::string& what);
+
+}  // namespace forkd::app

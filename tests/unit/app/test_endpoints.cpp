@@ -1,0 +1,81 @@
+// tests/unit/app/test_endpoints.cpp: the exact bodies the endpoints answer with.
+#include "app/endpoints.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "app/fib.hpp"
+
+using namespace forkd::app;
+using nlohmann::json;
+
+TEST_CASE("endpoints: hello and healthz are text/plain")
+{
+    auto r = hello_response();
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "text/plain");
+    CHECK(r.body == "hello");
+    r = healthz_response(false);
+    CHECK((r.status == 200 && r.body == "ok" && r.content_type == "text/plain"));
+    r = healthz_response(true);
+    CHECK((r.status == 503 && r.body == "draining"));
+}
+
+TEST_CASE("endpoints: sleep, fib and fibo_sleep bodies")
+{
+    auto r = sleep_response(250);
+    CHECK(r.content_type == "application/json");
+    CHECK(r.body == "{\"slept_ms\":250}");
+    r = fib_response(20, 6765);
+    CHECK(r.body == "{\"n\":20,\"fib\":6765}");
+    CHECK(json::parse(r.body) == json{{"n", 20}, {"fib", 6765}});
+    r = fibo_sleep_response(20, fib_fast(20));
+    CHECK(r.body == "{\"n\":20,\"fib\":6765,\"slept_s\":0.006765}");
+    auto j = json::parse(r.body);
+    CHECK(j["slept_s"].get<double>() == doctest::Approx(0.006765));
+    r = fibo_sleep_response(90, fib_fast(90));
+    CHECK(r.body ==
+          "{\"n\":90,\"fib\":2880067194370816120,\"slept_s\":2880067194370.816120}");
+}
+
+TEST_CASE("endpoints: fibo_sleep durations")
+{
+    CHECK(micro_to_seconds_text(0) == "0.000000");
+    CHECK(micro_to_seconds_text(1) == "0.000001");
+    CHECK(micro_to_seconds_text(102334155) == "102.334155");
+    CHECK(fibo_sleep_ns(6765) == 6765000);
+    CHECK(fibo_sleep_timer_ms(6765) == 7);  // rounded up: never shorter
+    CHECK(fibo_sleep_timer_ms(6000) == 6);
+    CHECK(fibo_sleep_timer_ms(0) == 0);
+}
+
+TEST_CASE("endpoints: stats and metrics for this worker")
+{
+    auto r = stats_response(4242, 3, 2, 17);
+    CHECK(r.content_type == "application/json");
+    CHECK(json::parse(r.body) ==
+          json{{"served_by", {{"pid", 4242}, {"slot", 3}, {"generation", 2}}},
+               {"worker", {{"requests", 17}}}});
+    r = metrics_response(3, 17);
+    CHECK(r.content_type == "text/plain; version=0.0.4");
+    CHECK(r.body == "# TYPE forkd_worker_requests_total counter\n"
+                    "forkd_worker_requests_total{worker=\"3\"} 17\n");
+}
+
+TEST_CASE("endpoints: the app's own errors")
+{
+    auto r = forbidden_response();
+    CHECK(r.status == 403);
+    CHECK(json::parse(r.body)["status"] == 403);
+    r = no_threads_response();
+    CHECK(r.status == 503);
+    CHECK(json::parse(r.body)["error"] ==
+          "offload mode needs offload threads: config key 'threads' is 0");
+    CHECK(r.extra_headers.empty());
+    r = queue_full_response();
+    CHECK(r.status == 503);
+    CHECK(r.extra_headers == "Retry-After: 1\r\n");
+    r = internal_error_response("uv_timer_init failed");
+    CHECK(r.status == 500);
+    CHECK(json::parse(r.body)["error"] == "internal error: uv_timer_init failed");
+}
