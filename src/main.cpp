@@ -1,0 +1,69 @@
+// main.cpp: parse the command line, load the config, hand over to the master
+// (or to `forkd top`). Nothing else lives here.
+#include <cstdio>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "config/cli.hpp"
+#include "config/load.hpp"
+#include "forkd_version.h"
+#include "log/log.hpp"
+#include "master/master.hpp"
+
+namespace {
+
+// Exit codes of the command line itself (the master has its own).
+constexpr int exit_usage = 2;
+constexpr int exit_config = 78;  // EX_CONFIG, as sysexits.h
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    using forkd::config::CommandLine;
+    CommandLine cmd;
+    try {
+        cmd = forkd::config::parse_command_line(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "forkd: %s\nRun 'forkd --help' for the options.\n", e.what());
+        return exit_usage;
+    }
+    switch (cmd.action) {
+    case CommandLine::Action::help:
+        std::fputs(cmd.help_text.c_str(), stdout);
+        return 0;
+    case CommandLine::Action::version:
+        std::printf("forkd %s\n", FORKD_VERSION);
+        return 0;
+    case CommandLine::Action::top:
+        std::fprintf(stderr, "forkd: 'forkd top' is not implemented yet\n");
+        return exit_usage;
+    case CommandLine::Action::check_config:
+    case CommandLine::Action::serve:
+        break;
+    }
+
+    forkd::config::Settings settings;
+    try {
+        settings = forkd::config::load(cmd);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "forkd: configuration error: %s\n", e.what());
+        return exit_config;
+    }
+    if (cmd.action == CommandLine::Action::check_config) {
+        std::fputs(forkd::config::render_toml(settings).c_str(), stdout);
+        std::fprintf(stderr, "forkd: configuration %s is valid\n",
+                     settings.config_path.empty() ? "(built-in defaults)" : settings.config_path.c_str());
+        return 0;
+    }
+
+    try {
+        forkd::log::setup(settings.log, "master");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "forkd: %s\n", e.what());
+        return exit_config;
+    }
+    forkd::master::Master master(std::move(cmd), std::move(settings));
+    return master.run();
+}

@@ -1,0 +1,52 @@
+// master/process.cpp: fork_child() and describe_exit().
+#include "master/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+namespace forkd::master {
+
+pid_t fork_child(void (*prepare)(void*), int (*child)(void*), void* arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prepare(arg);
+        struct sigaction dfl;
+        std::memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; ++s) {
+            if (s != SIGKILL && s != SIGSTOP)
+                sigaction(s, &dfl, nullptr);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        pthread_sigmask(SIG_SETMASK, &none, nullptr);
+        _exit(child(arg));
+    }
+    int err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return pid < 0 ? -err : pid;
+}
+
+std::string describe_exit(int status)
+{
+    if (WIFEXITED(status))
+        return "exit code " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        std::string out = "signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
+        if (WCOREDUMP(status))
+            out += ", core dumped";
+        return out;
+    }
+    return "status " + std::to_string(status);
+}
+
+}  // namespace forkd::master

@@ -1,0 +1,23 @@
+// master/process.hpp: fork with the discipline of uv_spawn, and exit reasons.
+//
+// Signals are blocked around fork() so no handler runs in the child with the
+// parent's state; the child resets every disposition and its mask before it
+// runs anything else (STYLE.md habit 4). Knows nothing about slots.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace forkd::master {
+
+// Fork. In the child, `prepare(arg)` runs first with all signals still
+// blocked (to drop the parent's libuv signal handles), then dispositions are
+// reset to the default and the mask is cleared, then `child(arg)` runs and
+// its result is the child's exit status (via _exit). Returns the child's pid
+// in the parent, or -errno.
+pid_t fork_child(void (*prepare)(void*), int (*child)(void*), void* arg);
+
+// "exit code 3", "signal 9 (Killed)", "signal 11 (Segmentation fault), core dumped".
+std::string describe_exit(int wait_status);
+
+}  // namespace forkd::master

@@ -1,0 +1,306 @@
+// worker/worker.cpp: the worker's loop and its shutdown order.
+//
+// Shutdown order (graceful, SIGTERM): stop accepting (close this worker's
+// copies of the listening sockets; the master keeps the sockets, so queued
+// connections wait for the next worker in this slot), mark draining (/healthz
+// answers 503, responses say Connection: close), close idle connections,
+// let in-flight requests finish up to graceful_timeout, then close what is
+// left, stop the offload threads, close the timers and signals, and let the
+// loop end. Quick shutdown (SIGINT, SIGQUIT) flushes the log and _exits.
+#include "worker/worker.hpp"
+
+#include <array>
+#include <csignal>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+#include <sys/prctl.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include "app/app.hpp"
+#include "http/connection.hpp"
+#include "http/date.hpp"
+#include "log/log.hpp"
+#include "offload/pool.hpp"
+
+namespace forkd::worker {
+namespace {
+
+class Worker {
+public:
+    explicit Worker(const Spec& spec);
+    int run();
+
+private:
+    struct Listener {
+        uv_tcp_t tcp;
+        Worker* self;
+        bool waiting = false;  // a connection is pending but we are at worker_connections
+    };
+    struct SignalEntry {
+        int signum;
+        const char* name;
+        void (Worker::*handler)();
+    };
+    static const std::array<SignalEntry, 4> signal_table;
+
+    int boot();
+    void on_sigterm();
+    void on_sigquit();
+    void on_sigusr1();
+    void begin_drain();
+    void finish_if_drained();
+    void close_handles();
+    void accept_from(Listener& l);
+    void on_tick();
+
+    static void on_connection(uv_stream_t* server, int status) noexcept;
+    static void on_connection_closed(http::Context& ctx) noexcept;
+
+    const Spec& spec_;
+    const config::Settings& settings_;
+    uv_loop_t loop_{};
+    std::unique_ptr<offload::Pool> pool_;
+    std::unique_ptr<app::App> app_;
+    http::Context ctx_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::array<uv_signal_t, 4> signals_{};
+    uv_timer_t tick_{};            // once a second: Date, heartbeat, parent check
+    uv_timer_t graceful_timer_{};  // drain deadline
+    bool draining_ = false;
+    bool closing_ = false;
+    uint64_t served_at_last_tick_ = 0;
+};
+
+const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
+    {SIGTERM, "SIGTERM", &Worker::on_sigterm},
+    {SIGINT, "SIGINT", &Worker::on_sigquit},
+    {SIGQUIT, "SIGQUIT", &Worker::on_sigquit},
+    {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1},
+}};
+
+Worker::Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings) {}
+
+int Worker::boot()
+{
+    // Die with the master: no orphan keeps the port. PDEATHSIG covers a master
+    // that dies from now on; the getppid() check covers one that died before.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != spec_.master_pid)
+        return exit_boot_failed;
+
+    try {
+        log::setup(settings_.log, "worker " + std::to_string(spec_.slot));
+    } catch (const std::exception& e) {
+        // The master's logger is still ours (inherited): say why and give up.
+        spdlog::critical("worker {}: {}", spec_.slot, e.what());
+        return exit_boot_failed;
+    }
+
+    int rc = uv_loop_init(&loop_);
+    if (rc != 0) {
+        spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
+        return exit_boot_failed;
+    }
+    pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads),
+                                            std::size_t(settings_.offload_queue));
+    if ((rc = pool_->start()) != 0) {
+        spdlog::critical("offload pool: {}", uv_err_name(rc));
+        return exit_boot_failed;
+    }
+    app_ = std::make_unique<app::App>(&loop_, settings_, *pool_,
+                                      app::WorkerIdentity{spec_.slot, spec_.generation});
+    ctx_.loop = &loop_;
+    ctx_.limits = http::Limits::from(settings_);
+    ctx_.handler = app_.get();
+    ctx_.owner = this;
+    ctx_.on_closed = &Worker::on_connection_closed;
+
+    for (std::size_t i = 0; i < signal_table.size(); ++i) {
+        uv_signal_init(&loop_, &signals_[i]);
+        signals_[i].data = this;
+        rc = uv_signal_start(&signals_[i], [](uv_signal_t* h, int signum) noexcept {
+            auto* self = static_cast<Worker*>(h->data);
+            for (const SignalEntry& e : signal_table) {
+                if (e.signum == signum) {
+                    spdlog::debug("handling {}", e.name);
+                    (self->*e.handler)();
+                }
+            }
+        }, signal_table[i].signum);
+        if (rc != 0) {
+            spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
+            return exit_boot_failed;
+        }
+    }
+
+    http::date::refresh();
+    uv_timer_init(&loop_, &tick_);
+    tick_.data = this;
+    uv_timer_start(&tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); },
+                   1000, 1000);
+    uv_timer_init(&loop_, &graceful_timer_);
+    graceful_timer_.data = this;
+
+    for (int fd : spec_.listen_fds) {
+        auto l = std::make_unique<Listener>();
+        l->self = this;
+        uv_tcp_init(&loop_, &l->tcp);
+        l->tcp.data = l.get();
+        if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
+            (rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog,
+                            &Worker::on_connection)) != 0) {
+            spdlog::critical("listen on fd {}: {}", fd, uv_err_name(rc));
+            return exit_boot_failed;
+        }
+        listeners_.push_back(std::move(l));
+    }
+    spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
+    spec_.scoreboard->state.store(stats::WorkerState::ready, std::memory_order_release);
+    spdlog::debug("ready (pid {}, generation {})", getpid(), spec_.generation);
+    return exit_ok;
+}
+
+void Worker::on_connection(uv_stream_t* server, int status) noexcept
+{
+    auto* l = static_cast<Listener*>(server->data);
+    if (status < 0) {
+        spdlog::warn("accept: {}", uv_err_name(status));
+        return;
+    }
+    l->self->accept_from(*l);
+}
+
+void Worker::accept_from(Listener& l)
+{
+    // Past worker_connections we leave the connection in libuv's hands:
+    // libuv stops polling this listener until uv_accept() is called, so the
+    // kernel queue absorbs the excess instead of us (backpressure, not reset).
+    if (ctx_.open >= std::size_t(settings_.worker_connections)) {
+        l.waiting = true;
+        return;
+    }
+    l.waiting = false;
+    http::Connection::accept(reinterpret_cast<uv_stream_t*>(&l.tcp), ctx_);
+    spec_.scoreboard->connections.store(uint32_t(ctx_.open), std::memory_order_relaxed);
+}
+
+void Worker::on_connection_closed(http::Context& ctx) noexcept
+{
+    auto* self = static_cast<Worker*>(ctx.owner);
+    self->spec_.scoreboard->connections.store(uint32_t(ctx.open), std::memory_order_relaxed);
+    if (self->draining_) {
+        self->finish_if_drained();
+        return;
+    }
+    for (auto& l : self->listeners_) {
+        if (l->waiting && ctx.open < std::size_t(self->settings_.worker_connections))
+            self->accept_from(*l);
+    }
+}
+
+void Worker::on_tick()
+{
+    http::date::refresh();
+    spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
+    uint64_t served = app_->requests();
+    spec_.scoreboard->add(spec_.scoreboard->requests, served - served_at_last_tick_);
+    served_at_last_tick_ = served;
+    if (getppid() != spec_.master_pid && !draining_) {
+        spdlog::warn("master {} is gone; shutting down", spec_.master_pid);
+        begin_drain();
+    }
+}
+
+void Worker::on_sigterm()
+{
+    if (!draining_)
+        begin_drain();
+}
+
+void Worker::on_sigquit()
+{
+    log::flush();
+    _exit(exit_ok);
+}
+
+void Worker::on_sigusr1()
+{
+    log::reopen();
+}
+
+void Worker::begin_drain()
+{
+    draining_ = true;
+    spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
+    spdlog::debug("draining {} connections", ctx_.open);
+    for (auto& l : listeners_) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
+    }
+    ctx_.draining = true;
+    app_->set_draining(true);
+    for (http::Connection* c = ctx_.first; c != nullptr;) {
+        http::Connection* next = c->next;  // drain() may unlink c
+        c->drain();
+        c = next;
+    }
+    uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
+    uv_timer_start(&graceful_timer_, [](uv_timer_t* t) noexcept {
+        auto* self = static_cast<Worker*>(t->data);
+        spdlog::warn("graceful_timeout: closing {} connections still open", self->ctx_.open);
+        // Requests still waiting on a timer are answered (503) now rather than
+        // when their timer fires; jobs already running on a thread cannot be.
+        self->app_->cancel_timers();
+        for (http::Connection* c = self->ctx_.first; c != nullptr;) {
+            http::Connection* next = c->next;
+            c->close();
+            c = next;
+        }
+        self->finish_if_drained();
+    }, grace_ms, 0);
+    finish_if_drained();
+}
+
+void Worker::finish_if_drained()
+{
+    if (ctx_.open == 0 && !closing_)
+        close_handles();
+}
+
+void Worker::close_handles()
+{
+    closing_ = true;
+    pool_->close();
+    for (auto& s : signals_)
+        uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&graceful_timer_), nullptr);
+}
+
+int Worker::run()
+{
+    int rc = boot();
+    if (rc != exit_ok)
+        return rc;
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    spec_.scoreboard->state.store(stats::WorkerState::exited, std::memory_order_release);
+    rc = uv_loop_close(&loop_);
+    if (rc != 0)
+        spdlog::warn("uv_loop_close: {} (a handle was left open)", uv_err_name(rc));
+    spdlog::debug("exiting after {} requests", app_->requests());
+    log::flush();
+    return exit_ok;
+}
+
+}  // namespace
+
+int run(const Spec& spec)
+{
+    Worker w(spec);
+    return w.run();
+}
+
+}  // namespace forkd::worker

@@ -1,0 +1,36 @@
+// worker/worker.hpp: one worker process, from just after fork to its exit code.
+//
+// Owns one libuv loop: adopting the slot's listening sockets, accepting
+// (with worker_connections as backpressure), the Date/heartbeat timer, the
+// worker's signals, draining and the shutdown order. Runs only in the child;
+// knows nothing about the master's tables.
+#pragma once
+
+#include <sys/types.h>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "stats/scoreboard.hpp"
+
+namespace forkd::worker {
+
+// Exit codes are a contract with the master (STYLE.md habit 6).
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_boot_failed = 3,  // failed before it was ready: the master backs off
+};
+
+struct Spec {
+    int slot = 0;
+    int generation = 1;
+    std::vector<int> listen_fds;          // already bound and listening (the master's)
+    const config::Settings* settings = nullptr;
+    stats::WorkerSlot* scoreboard = nullptr;
+    pid_t master_pid = 0;
+};
+
+// Serve until told to stop; returns the process exit code. Call in the child
+// right after fork, with signal dispositions reset and the mask cleared.
+int run(const Spec& spec);
+
+}  // namespace forkd::worker

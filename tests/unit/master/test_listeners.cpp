@@ -1,0 +1,102 @@
+// Unit tests for master/listeners.cpp: per-slot SO_REUSEPORT sockets.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "master/listeners.hpp"
+
+using forkd::master::Listeners;
+
+namespace {
+
+uint16_t port_of(int fd)
+{
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    return ntohs(sa.sin_port);
+}
+
+int sockopt(int fd, int level, int name)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    REQUIRE(getsockopt(fd, level, name, &v, &len) == 0);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("listeners: one SO_REUSEPORT socket per slot, all on the same port")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 3);
+    REQUIRE(l.slots() == 3);
+    const uint16_t port = port_of(l.fds(0).at(0));
+    CHECK(port != 0);
+    for (std::size_t i = 0; i < 3; ++i) {
+        REQUIRE(l.fds(i).size() == 1);
+        CHECK(port_of(l.fds(i)[0]) == port);
+        CHECK(sockopt(l.fds(i)[0], SOL_SOCKET, SO_REUSEPORT) == 1);
+        CHECK(sockopt(l.fds(i)[0], SOL_SOCKET, SO_ACCEPTCONN) == 1);
+    }
+    CHECK(l.fds(0)[0] != l.fds(1)[0]);
+    CHECK(l.others(1).size() == 2);
+    CHECK(l.describe() == "127.0.0.1:" + std::to_string(port));
+}
+
+TEST_CASE("listeners: reuse_port = false shares one socket between slots")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    s.reuse_port = false;
+    Listeners l;
+    l.open(s, 2);
+    CHECK(l.fds(0)[0] == l.fds(1)[0]);
+    CHECK(l.others(0).empty());
+}
+
+TEST_CASE("listeners: a port held by another socket is refused with a clear error")
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(listen(fd, 1) == 0);
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", port_of(fd)}};
+    Listeners l;
+    CHECK_THROWS_WITH(l.open(s, 2), doctest::Contains("Address already in use"));
+    ::close(fd);
+}
+
+TEST_CASE("listeners: several addresses, IPv4 and IPv6")
+{
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_addr = in6addr_loopback;
+    const bool have_v6 = bind(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(probe);
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    if (have_v6)
+        s.bind.push_back({"::1", 0});
+    Listeners l;
+    l.open(s, 2);
+    CHECK(l.fds(1).size() == s.bind.size());
+}
+
+TEST_CASE("listeners: a host that is not an address is refused")
+{
+    forkd::config::Settings s;
+    s.bind = {{"example.org", 80}};
+    Listeners l;
+    CHECK_THROWS_WITH(l.open(s, 1), doctest::Contains("not a numeric"));
+}
