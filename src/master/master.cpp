@@ -170,7 +170,7 @@ void Master::reap()
         const uint64_t lived_ms = uv_now(&loop_) - slot->spawned_ms;
         slot->last_exit = describe_exit(status);
         slot->pid = 0;
-        scoreboard_->slot(std::size_t(slot->index)).state.store(stats::WorkerState::exited);
+        scoreboard_->entry(std::size_t(slot->index)).state.store(stats::WorkerState::exited);
         const bool booted = slot->ready;
         slot->ready = false;
         if (stopping_) {
@@ -214,7 +214,7 @@ void Master::spawn(Slot& slot)
         ++slot.restarts;
     slot.generation = generation_;
     slot.ready = false;
-    scoreboard_->slot(std::size_t(slot.index)).reset(0, uint32_t(generation_), wall_ms());
+    scoreboard_->entry(std::size_t(slot.index)).reset(slot.index, uint32_t(generation_), wall_ms());
     log::flush();  // nothing buffered may be written twice
     spawning_ = &slot;
     pid_t pid = fork_child(&Master::prepare_child, &Master::run_child, this);
@@ -227,7 +227,7 @@ void Master::spawn(Slot& slot)
     }
     slot.pid = pid;
     slot.spawned_ms = uv_now(&loop_);
-    scoreboard_->slot(std::size_t(slot.index)).pid.store(pid);
+    scoreboard_->entry(std::size_t(slot.index)).pid.store(pid);
     spdlog::info("spawned worker {} (pid {})", slot.index, pid);
 }
 
@@ -254,7 +254,7 @@ int Master::run_child(void* arg)
     spec.generation = slot.generation;
     spec.listen_fds = self->listeners_.fds(std::size_t(slot.index));
     spec.settings = &self->settings_;
-    spec.scoreboard = &self->scoreboard_->slot(std::size_t(slot.index));
+    spec.scoreboard = &self->scoreboard_->entry(std::size_t(slot.index));
     spec.master_pid = getppid();
     spec.scoreboard->pid.store(getpid());
     return worker::run(spec);
@@ -265,7 +265,7 @@ void Master::check_ready()
     int ready = 0;
     for (Slot& s : slots_) {
         if (s.pid != 0 && !s.ready &&
-            scoreboard_->slot(std::size_t(s.index)).state.load(std::memory_order_acquire) ==
+            scoreboard_->entry(std::size_t(s.index)).state.load(std::memory_order_acquire) ==
                 stats::WorkerState::ready)
             s.ready = true;
         ready += s.ready ? 1 : 0;

@@ -20,7 +20,7 @@ const char* to_string(WorkerState s)
     return "unknown";
 }
 
-void WorkerSlot::reset(int32_t new_pid, uint32_t new_generation, uint64_t now_ms)
+void WorkerEntry::reset(int32_t new_slot, uint32_t new_generation, uint64_t now_ms)
 {
     constexpr auto r = std::memory_order_relaxed;
     requests.store(0, r);
@@ -29,25 +29,26 @@ void WorkerSlot::reset(int32_t new_pid, uint32_t new_generation, uint64_t now_ms
     heartbeat_ms.store(0, r);
     started_ms.store(now_ms, r);
     generation.store(new_generation, r);
-    pid.store(new_pid, r);
+    slot.store(new_slot, r);
+    pid.store(0, r);
     state.store(WorkerState::booting, std::memory_order_release);
 }
 
-Scoreboard::Scoreboard(std::size_t slots) : size_(slots)
+Scoreboard::Scoreboard(std::size_t entries) : size_(entries)
 {
     static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
-    void* p = mmap(nullptr, sizeof(WorkerSlot) * slots, PROT_READ | PROT_WRITE,
+    void* p = mmap(nullptr, sizeof(WorkerEntry) * entries, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         throw std::system_error(errno, std::generic_category(), "mmap scoreboard");
-    slots_ = static_cast<WorkerSlot*>(p);
-    for (std::size_t i = 0; i < slots; ++i)
-        new (&slots_[i]) WorkerSlot();
+    entries_ = static_cast<WorkerEntry*>(p);
+    for (std::size_t i = 0; i < entries; ++i)
+        new (&entries_[i]) WorkerEntry();
 }
 
 Scoreboard::~Scoreboard()
 {
-    munmap(slots_, sizeof(WorkerSlot) * size_);
+    munmap(entries_, sizeof(WorkerEntry) * size_);
 }
 
 }  // namespace forkd::stats

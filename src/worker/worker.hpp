@@ -25,7 +25,7 @@ struct Spec {
     int generation = 1;
     std::vector<int> listen_fds;          // already bound and listening (the master's)
     const config::Settings* settings = nullptr;
-    stats::WorkerSlot* scoreboard = nullptr;
+    stats::WorkerEntry* scoreboard = nullptr;
     pid_t master_pid = 0;
 };
 
