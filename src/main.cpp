@@ -2,6 +2,8 @@
 // (or to `forkd top`). Nothing else lives here.
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -65,5 +67,5 @@ int main(int argc, char** argv)
         return exit_config;
     }
     forkd::master::Master master(std::move(cmd), std::move(settings));
-    return master.run();
+    return master.run(std::vector<std::string>(argv, argv + argc));
 }

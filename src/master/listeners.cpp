@@ -1,14 +1,19 @@
-// master/listeners.cpp: socket(), setsockopt(), bind(), listen().
+// master/listeners.cpp: socket(), setsockopt(), bind(), listen(), steering.
 //
 // Kept free of libuv on purpose: libuv 1.44 has no SO_REUSEPORT flag, and
 // the master must hold raw fds that outlive any loop.
 #include "master/listeners.hpp"
 
+#include "config/load.hpp"
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -55,9 +60,11 @@ uint16_t bound_port(int fd)
 // SO_REUSEPORT lets any process of the same user join the port's group, so
 // a second forkd on a busy port would silently share it. Probe with a plain
 // bind first: if that fails, somebody else holds the address.
-void probe_free(const config::BindAddress& a, const sockaddr_storage& ss, socklen_t len)
+void probe_free(const config::BindAddress& a)
 {
-    if (a.port == 0)
+    sockaddr_storage ss;
+    socklen_t len = to_sockaddr(a, ss);
+    if (a.port == 0 || len == 0)
         return;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -80,20 +87,20 @@ Listeners::~Listeners()
     close_all();
 }
 
-int Listeners::bind_one(const config::BindAddress& a, bool reuse_port, int backlog)
+int Listeners::bind_one(const config::BindAddress& a) const
 {
     sockaddr_storage ss;
     socklen_t len = to_sockaddr(a, ss);
     if (len == 0)
         throw std::runtime_error("bind " + a.to_string() + ": not a numeric IPv4 or IPv6 address");
     // Not SOCK_CLOEXEC: workers inherit these by fork, and a binary upgrade
-    // (exec) will pass them on.
+    // (exec) passes them on.
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0)
         throw std::runtime_error("socket for " + a.to_string() + ": " + errno_text(errno));
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    if (reuse_port_ && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
         int err = errno;
         ::close(fd);
         throw std::runtime_error("SO_REUSEPORT on " + a.to_string() + ": " + errno_text(err));
@@ -101,7 +108,7 @@ int Listeners::bind_one(const config::BindAddress& a, bool reuse_port, int backl
     // [::] means IPv6 only; bind 0.0.0.0 as well for IPv4, as nginx does.
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, backlog) != 0) {
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, backlog_) != 0) {
         int err = errno;
         ::close(fd);
         throw std::runtime_error("bind " + a.to_string() + ": " + errno_text(err));
@@ -111,68 +118,290 @@ int Listeners::bind_one(const config::BindAddress& a, bool reuse_port, int backl
 
 void Listeners::open(const config::Settings& settings, std::size_t slots)
 {
-    close_all();
-    addresses_ = settings.bind;
-    shared_ = !settings.reuse_port;
-    per_slot_.assign(slots, {});
+    const bool mode_changed = !groups_.empty() && reuse_port_ != settings.reuse_port;
+    std::vector<Group> kept, added;
+    std::vector<Group> dropped;
+    for (Group& g : groups_) {
+        bool wanted = false;
+        for (const config::BindAddress& a : settings.bind)
+            wanted = wanted || a == g.address;
+        (wanted && !mode_changed ? kept : dropped).push_back(std::move(g));
+    }
+    groups_.clear();
+    const bool old_reuse = reuse_port_;
+    const int old_backlog = backlog_;
+    reuse_port_ = settings.reuse_port;
+    backlog_ = settings.backlog;
     try {
-        for (config::BindAddress& a : addresses_) {
-            sockaddr_storage ss;
-            socklen_t len = to_sockaddr(a, ss);
-            if (len != 0)
-                probe_free(a, ss, len);
-            for (std::size_t s = 0; s < slots; ++s) {
-                if (shared_ && s > 0) {
-                    per_slot_[s].push_back(per_slot_[0].back());
-                    continue;
-                }
-                int fd = bind_one(a, settings.reuse_port, settings.backlog);
-                per_slot_[s].push_back(fd);
-                if (a.port == 0)  // every slot must join the same group: pin the port
-                    a.port = bound_port(fd);
+        for (const config::BindAddress& want : settings.bind) {
+            bool have = false;
+            for (const Group& g : kept)
+                have = have || g.address == want;
+            if (have)
+                continue;
+            if (!mode_changed)
+                probe_free(want);
+            Group g{want, {}, !reuse_port_};
+            added.push_back(std::move(g));
+            Group& ng = added.back();
+            const std::size_t n = ng.shared ? 1 : std::max<std::size_t>(slots, 1);
+            for (std::size_t s = 0; s < n; ++s) {
+                ng.fds.push_back(bind_one(ng.address));
+                if (ng.address.port == 0)  // every slot must join one group: pin the port
+                    ng.address.port = bound_port(ng.fds.back());
             }
         }
     } catch (...) {
-        close_all();
+        for (Group& g : added)
+            close_group(g);
+        reuse_port_ = old_reuse;
+        backlog_ = old_backlog;
+        groups_ = std::move(kept);
+        for (Group& g : dropped)
+            groups_.push_back(std::move(g));
         throw;
+    }
+    for (Group& g : dropped)
+        retired_.push_back(std::move(g));
+    // Keep the order of the configuration for fds() and describe(). The
+    // added groups are in that order already (their port may have been 0).
+    std::size_t next_added = 0;
+    for (const config::BindAddress& want : settings.bind) {
+        bool from_kept = false;
+        for (Group& g : kept) {
+            if (!g.fds.empty() && g.address == want) {
+                groups_.push_back(std::move(g));
+                from_kept = true;
+            }
+        }
+        if (!from_kept)
+            groups_.push_back(std::move(added[next_added++]));
+    }
+    // A changed backlog applies to sockets already listening as well.
+    for (Group& g : groups_) {
+        for (int fd : g.fds)
+            listen(fd, backlog_);
+    }
+    resize(slots);
+}
+
+void Listeners::resize(std::size_t slots)
+{
+    for (Group& g : groups_) {
+        while (!g.shared && g.fds.size() < slots)
+            g.fds.push_back(bind_one(g.address));
+    }
+    // Inherited groups may hold more sockets than slots: they count as
+    // surplus slots until the master retires them.
+    slots_ = std::max(slots, widest());
+    steer(slots);
+}
+
+void Listeners::steer(std::size_t active)
+{
+    // A = random % active; return A. The kernel indexes a group's sockets
+    // in the order they joined it, which is our slot order.
+    sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, uint32_t(SKF_AD_OFF + SKF_AD_RANDOM)},
+        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, uint32_t(std::max<std::size_t>(active, 1))},
+        {BPF_RET | BPF_A, 0, 0, 0},
+    };
+    sock_fprog prog{3, code};
+    for (Group& g : groups_) {
+        if (!g.shared && !g.fds.empty() &&
+            setsockopt(g.fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
+            throw std::runtime_error("SO_ATTACH_REUSEPORT_CBPF on " + g.address.to_string() + ": " +
+                                     errno_text(errno));
     }
 }
 
-const std::vector<int>& Listeners::fds(std::size_t slot) const
+void Listeners::close_last_slot()
 {
-    return per_slot_.at(slot);
+    if (slots_ == 0)
+        return;
+    --slots_;
+    for (Group& g : groups_) {
+        if (!g.shared && g.fds.size() > slots_) {
+            ::close(g.fds.back());
+            g.fds.pop_back();
+        }
+    }
+}
+
+unsigned Listeners::accept_queue(std::size_t slot) const
+{
+    unsigned total = 0;
+    for (const Group& g : groups_) {
+        const std::size_t i = slot;
+        if (g.shared || i >= g.fds.size())
+            continue;
+        tcp_info info{};
+        socklen_t len = sizeof info;
+        // For a listening socket tcpi_unacked is the accept-queue length.
+        if (getsockopt(g.fds[i], IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+            total += info.tcpi_unacked;
+    }
+    return total;
+}
+
+std::vector<int> Listeners::fds(std::size_t slot) const
+{
+    std::vector<int> out;
+    for (const Group& g : groups_) {
+        const std::size_t i = g.shared ? 0 : slot;
+        if (i < g.fds.size())
+            out.push_back(g.fds[i]);
+    }
+    return out;
 }
 
 std::vector<int> Listeners::others(std::size_t slot) const
 {
     std::vector<int> out;
-    if (shared_)
-        return out;
-    for (std::size_t s = 0; s < per_slot_.size(); ++s) {
-        if (s != slot)
-            out.insert(out.end(), per_slot_[s].begin(), per_slot_[s].end());
+    for (const std::vector<Group>* list : {&groups_, &retired_}) {
+        for (const Group& g : *list) {
+            for (std::size_t i = 0; i < g.fds.size(); ++i) {
+                if (list == &retired_ || (!g.shared && i != slot))
+                    out.push_back(g.fds[i]);
+            }
+        }
     }
     return out;
 }
 
+void Listeners::close_group(Group& g)
+{
+    for (int fd : g.fds)
+        ::close(fd);
+    g.fds.clear();
+}
+
+void Listeners::close_retired()
+{
+    for (Group& g : retired_)
+        close_group(g);
+    retired_.clear();
+}
+
 void Listeners::close_all()
 {
-    for (std::size_t s = 0; s < per_slot_.size(); ++s) {
-        if (shared_ && s > 0)
-            break;
-        for (int fd : per_slot_[s])
-            ::close(fd);
+    close_retired();
+    for (Group& g : groups_)
+        close_group(g);
+    groups_.clear();
+    slots_ = 0;
+}
+
+std::size_t Listeners::widest() const
+{
+    std::size_t n = 0;
+    for (const Group& g : groups_)
+        n = std::max(n, g.fds.size());
+    return n;
+}
+
+bool Listeners::per_slot() const
+{
+    for (const Group& g : groups_) {
+        if (!g.shared)
+            return true;
     }
-    per_slot_.clear();
+    return false;
+}
+
+std::string Listeners::describe_fds() const
+{
+    std::string out;
+    for (const Group& g : groups_) {
+        if (!out.empty())
+            out += ';';
+        out += g.address.to_string() + '=';
+        for (std::size_t i = 0; i < g.fds.size(); ++i)
+            out += (i ? "," : "") + std::to_string(g.fds[i]);
+    }
+    return out;
+}
+
+std::size_t Listeners::inherit_from_environment()
+{
+    std::vector<Group> found;
+    auto adopt = [&found](const config::BindAddress& address, int fd) {
+        int listening = 0, reuse = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+            throw std::runtime_error("inherited fd " + std::to_string(fd) + " is not a listening socket");
+        len = sizeof reuse;
+        getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuse, &len);
+        for (Group& g : found) {
+            if (g.address == address) {
+                g.fds.push_back(fd);
+                return;
+            }
+        }
+        found.push_back(Group{address, {fd}, reuse == 0});
+    };
+    if (const char* text = std::getenv("FORKD_INHERIT_FDS")) {
+        // "127.0.0.1:8000=5,6;[::1]:8000=7,8", written by describe_fds().
+        std::string spec = text;
+        std::size_t pos = 0;
+        while (pos < spec.size()) {
+            std::size_t end = spec.find(';', pos);
+            if (end == std::string::npos)
+                end = spec.size();
+            const std::string item = spec.substr(pos, end - pos);
+            const std::size_t eq = item.rfind('=');
+            config::BindAddress address;
+            if (eq == std::string::npos || !config::parse_bind(item.substr(0, eq), address))
+                throw std::runtime_error("FORKD_INHERIT_FDS: cannot read '" + item + "'");
+            std::size_t p = eq + 1;
+            while (p < item.size()) {
+                std::size_t comma = item.find(',', p);
+                if (comma == std::string::npos)
+                    comma = item.size();
+                adopt(address, std::stoi(item.substr(p, comma - p)));
+                p = comma + 1;
+            }
+            pos = end + 1;
+        }
+        unsetenv("FORKD_INHERIT_FDS");
+    }
+    const char* pid = std::getenv("LISTEN_PID");
+    const char* count = std::getenv("LISTEN_FDS");
+    if (pid != nullptr && count != nullptr && std::atoi(pid) == int(getpid())) {
+        // systemd's socket activation: fds 3, 4, ... in the order of the .socket file.
+        for (int fd = 3; fd < 3 + std::atoi(count); ++fd) {
+            sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            char host[INET6_ADDRSTRLEN] = {};
+            if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+                throw std::runtime_error("LISTEN_FDS: fd " + std::to_string(fd) + " is not a socket");
+            const void* addr = ss.ss_family == AF_INET6
+                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
+                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+            if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+                inet_ntop(ss.ss_family, addr, host, sizeof host) == nullptr)
+                throw std::runtime_error("LISTEN_FDS: fd " + std::to_string(fd) + " is not a TCP/IP socket");
+            adopt(config::BindAddress{host, bound_port(fd)}, fd);
+        }
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_FDNAMES");
+    }
+    std::size_t adopted = 0;
+    for (Group& g : found) {
+        adopted += g.fds.size();
+        groups_.push_back(std::move(g));
+    }
+    return adopted;
 }
 
 std::string Listeners::describe() const
 {
     std::string out;
-    for (const auto& a : addresses_) {
+    for (const Group& g : groups_) {
         if (!out.empty())
             out += ", ";
-        out += a.to_string();
+        out += g.address.to_string();
     }
     return out;
 }

@@ -1,12 +1,19 @@
 // master/listeners.hpp: the listening sockets, bound by the master.
 //
-// One SO_REUSEPORT socket per (worker slot, bind address), so each slot's
-// accept queue is its own and survives the slot's worker: a crashed worker's
-// queued connections wait for its replacement instead of being reset. With
-// reuse_port = false every slot shares one socket per address.
-// The master binds before dropping privileges and keeps every socket open
-// for as long as the slot exists; workers get their slot's fds by fork.
-// Knows nothing about processes.
+// One group per bind address; in each group one SO_REUSEPORT socket per
+// worker slot, so each slot's accept queue is its own and survives the
+// slot's worker: a crashed worker's queued connections wait for its
+// replacement instead of being reset. With reuse_port = false a group has a
+// single socket that every slot shares.
+//
+// Closing a SO_REUSEPORT socket resets the connections queued on it. So a
+// slot is retired in two steps: steer() stops the kernel from choosing its
+// socket (a classic-BPF reuseport program that picks among the first k
+// sockets of the group), and once accept_queue() reports it empty the socket
+// is closed. Slots are only ever added or removed at the end, which keeps
+// the kernel's socket order equal to the slot order.
+// The master keeps every socket open for as long as the slot exists;
+// workers get their slot's fds by fork. Knows nothing about processes.
 #pragma once
 
 #include <cstddef>
@@ -24,29 +31,66 @@ public:
     Listeners(const Listeners&) = delete;
     Listeners& operator=(const Listeners&) = delete;
 
-    // Bind every address for `slots` slots. Throws std::runtime_error naming
-    // the address and the reason ("bind 127.0.0.1:8000: Address already in use").
+    // Take over sockets bound by someone else: a previous forkd during a
+    // binary upgrade (FORKD_INHERIT_FDS) or systemd's socket activation
+    // (LISTEN_FDS). open() then keeps those whose address is configured.
+    // Returns how many sockets were adopted. Throws std::runtime_error.
+    std::size_t inherit_from_environment();
+    // The inheritance description of every socket, for a binary upgrade's
+    // FORKD_INHERIT_FDS ("127.0.0.1:8000=5,6;[::1]:8000=7,8").
+    std::string describe_fds() const;
+
+    // Bind every address of `settings` for `slots` slots. Groups for
+    // addresses already open are kept (a reload with the same binds changes
+    // nothing the clients see); groups for addresses no longer wanted are
+    // moved to the retired list (close_retired()). Throws std::runtime_error
+    // naming the address and the reason; on error nothing changes.
     void open(const config::Settings& settings, std::size_t slots);
 
-    // The fds a worker in `slot` listens on (one per bind address).
-    const std::vector<int>& fds(std::size_t slot) const;
+    // Grow or shrink to `slots` slots: new sockets are bound at the end;
+    // shrinking only steers (the sockets stay until close_slot()).
+    void resize(std::size_t slots);
+    // Route new connections only to the first `active` slots (reuse_port only).
+    void steer(std::size_t active);
+    // Close the sockets of the last slot (after steer() and an empty queue).
+    void close_last_slot();
 
+    // Connections waiting in the accept queue of `slot`'s sockets (TCP_INFO).
+    unsigned accept_queue(std::size_t slot) const;
+
+    // The fds a worker in `slot` listens on (one per bind address).
+    std::vector<int> fds(std::size_t slot) const;
     // Every fd not belonging to `slot` (a new worker closes them).
     std::vector<int> others(std::size_t slot) const;
 
+    // Close the groups dropped by a reload (once the old workers are gone).
+    void close_retired();
     // Close everything (shutdown).
     void close_all();
 
-    std::size_t slots() const { return per_slot_.size(); }
+    std::size_t slots() const { return slots_; }
+    // Each slot has sockets (and an accept queue) of its own.
+    bool per_slot() const;
+    // The most sockets any group has (inherited groups may have more than slots).
+    std::size_t widest() const;
     // "127.0.0.1:8000, [::1]:8000", with the actual ports when 0 was asked.
     std::string describe() const;
 
 private:
-    int bind_one(const config::BindAddress& address, bool reuse_port, int backlog);
+    struct Group {
+        config::BindAddress address;
+        std::vector<int> fds;  // per slot; a single one when shared
+        bool shared = false;   // one socket for every slot (reuse_port = false, or
+                               // an activated socket without SO_REUSEPORT)
+    };
+    int bind_one(const config::BindAddress& address) const;
+    void close_group(Group& g);
 
-    std::vector<config::BindAddress> addresses_;
-    std::vector<std::vector<int>> per_slot_;
-    bool shared_ = false;  // reuse_port = false: every slot holds the same fds
+    std::vector<Group> groups_;
+    std::vector<Group> retired_;
+    std::size_t slots_ = 0;
+    bool reuse_port_ = true;
+    int backlog_ = 2048;
 };
 
 }  // namespace forkd::master

@@ -1,13 +1,18 @@
 // master/master.hpp: the prefork master, as readable policy.
 //
-// Owns the loop of the master process: its signal table, the slot table,
-// reaping (collect exits, record why) kept apart from maintaining (make the
-// live workers match the target), and the shutdown order. Binding is in
-// listeners.cpp, forking in process.cpp, the worker's life in worker/.
+// Owns the master process's loop: its signal table, the slot and process
+// tables, reaping (collect exits, record why) kept apart from maintaining
+// (make the live workers match the target), reload, scaling, recycling,
+// the watchdog and the shutdown order. Binding is in listeners.cpp, forking
+// in process.cpp, the worker's life in worker/.
+//   master.cpp     the loop, the signal table, the tick, shutdown
+//   supervise.cpp  spawn, reap, maintain, promote, retire, watchdog, recycle
+//   reload.cpp     HUP, TTIN, TTOU, WINCH: changing what the target is
 #pragma once
 
 #include <array>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <uv.h>
@@ -36,7 +41,8 @@ public:
     Master& operator=(const Master&) = delete;
 
     // Bind, fork the workers, supervise until a shutdown; returns the exit code.
-    int run();
+    // `argv` is how this binary was started: a binary upgrade runs it again.
+    int run(std::vector<std::string> argv);
 
 private:
     struct SignalEntry {
@@ -46,45 +52,70 @@ private:
     };
     static const std::array<SignalEntry, 10> signal_table;
 
-    // signals (recorded by libuv, handled here on the loop)
+    // master.cpp: signals (recorded by libuv, handled here on the loop)
     void on_term();
     void on_int();
     void on_quit();
-    void on_hup();
     void on_chld();
     void on_usr1();
-    void on_unsupported();
-
-    void reap();
-    void maintain();
-    void spawn(Slot& slot);
-    void check_ready();
+    void on_usr2();
+    void upgrade_done();
     void on_tick();
     void begin_shutdown(bool graceful);
     void finish_shutdown();
-    void signal_workers(int signum);
     void halt(const std::string& why);
 
+    // reload.cpp
+    void on_hup();
+    void on_ttin();
+    void on_ttou();
+    void on_winch();
+    void retire_surplus_slots();
+    void check_reload_done();
+    void abort_reload(const std::string& why);
+
+    // supervise.cpp
+    void reap();
+    void on_exit(Proc proc, int status);
+    void maintain();
+    Proc* spawn(Slot& slot, Role role);
+    void promote_ready();
+    void retire(Proc& proc, const char* why);
+    void watchdog();
+    void check_recycling();
+    void kill_overdue();
+    Proc* find(int slot, Role role);
+    std::size_t free_entry() const;
     static void prepare_child(void* arg);
     static int run_child(void* arg);
 
     config::CommandLine command_line_;
     config::Settings settings_;
+    config::Settings previous_settings_;  // to fall back to if a reload fails
     uv_loop_t loop_{};
     std::array<uv_signal_t, 10> signals_{};
     uv_timer_t tick_{};
     Listeners listeners_;
     Pidfile pidfile_;
     std::unique_ptr<stats::Scoreboard> scoreboard_;
-    std::vector<Slot> slots_;
+    std::vector<Slot> slots_;  // slots_.size() > target_: the last ones are retiring
+    std::vector<Proc> procs_;
+    std::size_t target_ = 0;   // workers wanted
     int generation_ = 1;
+    bool reloading_ = false;
+    bool reload_again_ = false;
+    bool paused_ = false;      // WINCH: no workers until HUP
     bool announced_ready_ = false;
     bool stopping_ = false;
     bool graceful_ = true;
     uint64_t stop_deadline_ms_ = 0;
     bool killed_stragglers_ = false;
     int exit_code_ = exit_ok;
-    Slot* spawning_ = nullptr;  // the slot being forked (for run_child)
+    const Proc* spawning_ = nullptr;  // the process being forked (for run_child)
+    std::vector<std::string> argv_;
+    std::string exe_path_;            // this binary, as the kernel named it at start
+    pid_t upgrade_child_ = 0;         // USR2: the new master, until it takes over
+    pid_t upgrade_from_ = 0;          // we are the new master of an upgrade from this pid
 };
 
 }  // namespace forkd::master

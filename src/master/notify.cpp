@@ -12,6 +12,17 @@ void ready()
     sd_notify(0, "READY=1");
 }
 
+void reloading()
+{
+    sd_notify(0, "RELOADING=1");
+}
+
+void main_pid(int pid)
+{
+    const std::string msg = "MAINPID=" + std::to_string(pid) + "\nREADY=1";
+    sd_notify(0, msg.c_str());
+}
+
 void stopping()
 {
     sd_notify(0, "STOPPING=1");

@@ -8,6 +8,9 @@
 namespace forkd::master::notify {
 
 void ready();
+void reloading();
+// After a binary upgrade: this process is the service's main process now.
+void main_pid(int pid);
 void stopping();
 void status(std::string_view line);
 

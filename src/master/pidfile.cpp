@@ -58,6 +58,15 @@ void Pidfile::create(const std::string& path, pid_t pid)
     pid_ = pid;
 }
 
+void Pidfile::rename(const std::string& path)
+{
+    if (path_.empty() || path == path_)
+        return;
+    if (std::rename(path_.c_str(), path.c_str()) != 0)
+        return;
+    path_ = path;
+}
+
 void Pidfile::remove()
 {
     if (!path_.empty() && read_pidfile(path_) == pid_)

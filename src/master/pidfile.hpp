@@ -20,6 +20,9 @@ public:
     // holds the file or it cannot be written. An empty path does nothing.
     void create(const std::string& path, pid_t pid);
 
+    // Move our pidfile to `path` (a binary upgrade's ".oldbin", and back).
+    void rename(const std::string& path);
+
     // Remove the file if it still holds our pid.
     void remove();
 

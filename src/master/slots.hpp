@@ -1,10 +1,13 @@
-// master/slots.hpp: the master's fixed table of worker slots, as plain data.
+// master/slots.hpp: the master's tables, as plain data.
 //
-// Worker i always restarts in slot i: same listening sockets, same
-// scoreboard index. The policy (when to spawn, how long to back off) lives
-// in master.cpp; this is only the record.
+// A Slot is a place for one worker: its listening sockets and its restart
+// history. Worker i always restarts in slot i. A Proc is one live worker
+// process; a slot has at most one active Proc, and during a reload or a
+// recycle also a successor (spawned, not yet ready), plus any number of
+// retiring ones (draining after SIGTERM). The policy lives in master/*.cpp.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
@@ -13,14 +16,28 @@ namespace forkd::master {
 
 struct Slot {
     int index = 0;
-    pid_t pid = 0;                // 0: no worker in this slot now
-    int generation = 0;
-    uint64_t spawned_ms = 0;      // master loop time of the last spawn
-    bool ready = false;           // the current worker said it is serving
-    int restarts = 0;             // spawns after the first
+    int restarts = 0;             // spawns after a worker of this slot died
     int rapid_failures = 0;       // consecutive exits before ready or soon after
     uint64_t respawn_at_ms = 0;   // backoff: not before this loop time
-    std::string last_exit;        // describe_exit() of the last worker here
+    std::string last_exit;        // describe_exit() of the last unexpected exit
+    uint64_t last_exit_wall_ms = 0;
+    const char* recycle = nullptr; // why the active worker is to be replaced (max_requests...)
+    uint64_t steered_at_ms = 0;   // a slot past the target: when connections stopped coming
+};
+
+enum class Role { active, successor, retiring };
+const char* to_string(Role);
+
+struct Proc {
+    pid_t pid = 0;
+    int slot = 0;
+    int generation = 0;
+    std::size_t entry = 0;        // scoreboard entry
+    Role role = Role::active;
+    bool ready = false;           // it said it is serving
+    uint64_t spawned_ms = 0;      // master loop time
+    uint64_t kill_at_ms = 0;      // retiring or aborted: SIGKILL when this passes (0: never)
+    bool watchdog_fired = false;
 };
 
 // Backoff after `rapid_failures` consecutive early exits: 0 for the first

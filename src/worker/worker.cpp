@@ -9,10 +9,12 @@
 // loop end. Quick shutdown (SIGINT, SIGQUIT) flushes the log and _exits.
 #include "worker/worker.hpp"
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <ctime>
 #include <memory>
+#include <random>
 #include <string>
 #include <unistd.h>
 
@@ -73,6 +75,7 @@ private:
     bool draining_ = false;
     bool closing_ = false;
     uint64_t served_at_last_tick_ = 0;
+    uint64_t max_requests_ = 0;  // 0: never recycled for its request count
 };
 
 const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
@@ -112,7 +115,8 @@ int Worker::boot()
         return exit_boot_failed;
     }
     app_ = std::make_unique<app::App>(&loop_, settings_, *pool_,
-                                      app::WorkerIdentity{spec_.slot, spec_.generation});
+                                      app::WorkerIdentity{spec_.slot, spec_.generation},
+                                      spec_.scoreboard);
     ctx_.loop = &loop_;
     ctx_.limits = http::Limits::from(settings_);
     ctx_.handler = app_.get();
@@ -140,8 +144,16 @@ int Worker::boot()
     http::date::refresh();
     uv_timer_init(&loop_, &tick_);
     tick_.data = this;
+    // The tick is also the heartbeat the master's watchdog reads: beat often
+    // enough that a healthy loop never looks blocked for `timeout`.
+    const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(settings_.timeout * 1000 / 4), 10, 1000);
     uv_timer_start(&tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); },
-                   1000, 1000);
+                   tick_ms, tick_ms);
+    if (settings_.max_requests > 0) {
+        std::minstd_rand random(unsigned(getpid()) ^ unsigned(uv_hrtime()));
+        const auto jitter = uint64_t(settings_.max_requests_jitter);
+        max_requests_ = uint64_t(settings_.max_requests) + (jitter ? random() % (jitter + 1) : 0);
+    }
     uv_timer_init(&loop_, &graceful_timer_);
     graceful_timer_.data = this;
 
@@ -207,8 +219,20 @@ void Worker::on_tick()
     http::date::refresh();
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
     uint64_t served = app_->requests();
-    spec_.scoreboard->add(spec_.scoreboard->requests, served - served_at_last_tick_);
-    served_at_last_tick_ = served;
+    // Requests are counted by the app as they are answered; once a second
+    // only the gauges (offload threads, accept queue) and byte totals.
+    stats::WorkerTick tick;
+    tick.bytes_in = ctx_.bytes_in;
+    tick.bytes_out = ctx_.bytes_out;
+    tick.offload_threads = pool_->threads();
+    tick.offload_busy = pool_->busy();
+    tick.offload_queued = uint32_t(pool_->depth());
+    if (!draining_)
+        tick.listen_fds = spec_.listen_fds;  // closed once draining
+    stats::sample_worker(*spec_.scoreboard, tick);
+    if (max_requests_ != 0 && served >= max_requests_ &&
+        spec_.scoreboard->recycle_wanted.exchange(1, std::memory_order_relaxed) == 0)
+        spdlog::info("served {} requests (max_requests {}): asking to be recycled", served, max_requests_);
     if (getppid() != spec_.master_pid && !draining_) {
         spdlog::warn("master {} is gone; shutting down", spec_.master_pid);
         begin_drain();
@@ -242,9 +266,15 @@ void Worker::begin_drain()
     }
     ctx_.draining = true;
     app_->set_draining(true);
+    // Idle keep-alive connections close now (a client that sends on one
+    // just as it closes retries, as HTTP clients do). A connection that has
+    // not sent its first request yet is not idle but on its way: it was
+    // accepted for a request, so that request is served, with
+    // "Connection: close" (or header_timeout ends it).
     for (http::Connection* c = ctx_.first; c != nullptr;) {
         http::Connection* next = c->next;  // drain() may unlink c
-        c->drain();
+        if (c->requests_served() > 0)
+            c->drain();
         c = next;
     }
     uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);

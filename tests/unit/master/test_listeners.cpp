@@ -100,3 +100,71 @@ TEST_CASE("listeners: a host that is not an address is refused")
     Listeners l;
     CHECK_THROWS_WITH(l.open(s, 1), doctest::Contains("not a numeric"));
 }
+
+namespace {
+
+int connect_to(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    return fd;
+}
+
+}  // namespace
+
+TEST_CASE("listeners: steer() keeps new connections off the retiring last slot")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 3);
+    const uint16_t port = port_of(l.fds(0)[0]);
+    l.steer(2);
+    std::vector<int> clients;
+    for (int i = 0; i < 40; ++i)
+        clients.push_back(connect_to(port));
+    CHECK(l.accept_queue(2) == 0);
+    CHECK(l.accept_queue(0) + l.accept_queue(1) == 40);
+    CHECK(l.accept_queue(0) > 0);
+    CHECK(l.accept_queue(1) > 0);
+    // Retire slot 2: its socket closes without resetting anybody.
+    l.close_last_slot();
+    CHECK(l.slots() == 2);
+    CHECK(l.fds(0).size() == 1);
+    for (int fd : clients)
+        ::close(fd);
+}
+
+TEST_CASE("listeners: resize() adds sockets at the end, in the same group")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 1);
+    const uint16_t port = port_of(l.fds(0)[0]);
+    l.resize(3);
+    REQUIRE(l.slots() == 3);
+    CHECK(port_of(l.fds(2)[0]) == port);
+    std::vector<int> clients;
+    for (int i = 0; i < 60; ++i)
+        clients.push_back(connect_to(port));
+    CHECK(l.accept_queue(2) > 0);
+    for (int fd : clients)
+        ::close(fd);
+}
+
+TEST_CASE("listeners: a reload with the same address keeps the sockets")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 2);
+    const int fd0 = l.fds(0)[0];
+    s.bind[0].port = port_of(fd0);
+    l.open(s, 2);
+    CHECK(l.fds(0)[0] == fd0);
+}

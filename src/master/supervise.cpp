@@ -1,0 +1,318 @@
+// master/supervise.cpp: spawn, reap, maintain, promote, retire, and the
+// checks that replace a worker: the watchdog and recycling.
+//
+// Reap is not respawn: reap() only collects exits and records why;
+// maintain() makes the live workers match the target. Replacing a worker
+// (reload, recycle) always spawns the successor first and retires the old
+// worker only once the successor serves, so the slot never stops accepting.
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include "log/log.hpp"
+#include "master/master.hpp"
+#include "master/process.hpp"
+#include "worker/worker.hpp"
+
+namespace forkd::master {
+namespace {
+
+// After SIGABRT from the watchdog, SIGKILL if the worker is still there.
+constexpr uint64_t abort_grace_ms = 1000;
+
+uint64_t wall_ms()
+{
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+// Resident set size of `pid` in bytes (0 if unknown).
+uint64_t rss_bytes(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+    uint64_t size = 0, resident = 0;
+    if (!(in >> size >> resident))
+        return 0;
+    return resident * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+Proc* Master::find(int slot, Role role)
+{
+    for (Proc& p : procs_) {
+        if (p.slot == slot && p.role == role)
+            return &p;
+    }
+    return nullptr;
+}
+
+std::size_t Master::free_entry() const
+{
+    for (std::size_t i = 0; i < scoreboard_->size(); ++i) {
+        bool used = false;
+        for (const Proc& p : procs_)
+            used = used || p.entry == i;
+        if (!used)
+            return i;
+    }
+    return scoreboard_->size();
+}
+
+Proc* Master::spawn(Slot& slot, Role role)
+{
+    const std::size_t entry = free_entry();
+    if (entry == scoreboard_->size()) {
+        spdlog::error("no free scoreboard entry for worker {}; not spawning", slot.index);
+        return nullptr;
+    }
+    Proc proc;
+    proc.slot = slot.index;
+    proc.generation = generation_;
+    proc.entry = entry;
+    proc.role = role;
+    scoreboard_->entry(entry).reset(slot.index, uint32_t(generation_), wall_ms());
+    log::flush();  // nothing buffered may be written twice
+    spawning_ = &proc;
+    const pid_t pid = fork_child(&Master::prepare_child, &Master::run_child, this);
+    spawning_ = nullptr;
+    if (pid < 0) {
+        spdlog::error("fork for worker {}: {}", slot.index, std::strerror(-pid));
+        ++slot.rapid_failures;
+        slot.respawn_at_ms = uv_now(&loop_) + backoff_ms(slot.rapid_failures + 1);
+        return nullptr;
+    }
+    proc.pid = pid;
+    proc.spawned_ms = uv_now(&loop_);
+    scoreboard_->entry(entry).pid.store(pid);
+    procs_.push_back(proc);
+    spdlog::info("spawned worker {} (pid {}, generation {}{})", slot.index, pid, generation_,
+                 role == Role::successor ? ", successor" : "");
+    return &procs_.back();
+}
+
+// In the child, before anything else: forget the master's libuv signal
+// handles. libuv's signal handler writes to the pipe of every loop that
+// registered the signal, and the master's loop is still in our memory: a
+// signal meant for this worker would otherwise be read by the master.
+void Master::prepare_child(void* arg)
+{
+    auto* self = static_cast<Master*>(arg);
+    for (uv_signal_t& s : self->signals_)
+        uv_signal_stop(&s);
+    ::close(uv_backend_fd(&self->loop_));
+}
+
+int Master::run_child(void* arg)
+{
+    auto* self = static_cast<Master*>(arg);
+    const Proc& proc = *self->spawning_;
+    for (int fd : self->listeners_.others(std::size_t(proc.slot)))
+        ::close(fd);
+    worker::Spec spec;
+    spec.slot = proc.slot;
+    spec.generation = proc.generation;
+    spec.listen_fds = self->listeners_.fds(std::size_t(proc.slot));
+    spec.settings = &self->settings_;
+    spec.scoreboard = &self->scoreboard_->entry(proc.entry);
+    spec.master_pid = getppid();
+    spec.scoreboard->pid.store(getpid());
+    return worker::run(spec);
+}
+
+// --- reap ----------------------------------------------------------------
+
+void Master::reap()
+{
+    for (;;) {
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            break;
+        if (pid == upgrade_child_) {
+            spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving",
+                          pid, describe_exit(status));
+            upgrade_child_ = 0;
+            if (!settings_.pidfile.empty())
+                pidfile_.rename(settings_.pidfile);
+            continue;
+        }
+        auto it = std::find_if(procs_.begin(), procs_.end(), [pid](const Proc& p) { return p.pid == pid; });
+        if (it == procs_.end())
+            continue;
+        Proc proc = *it;
+        procs_.erase(it);
+        scoreboard_->entry(proc.entry).state.store(stats::WorkerState::exited);
+        on_exit(proc, status);
+        if (exit_code_ != exit_ok)
+            break;
+    }
+    if (stopping_)
+        finish_shutdown();
+}
+
+void Master::on_exit(Proc proc, int status)
+{
+    const std::string why = describe_exit(status);
+    const uint64_t lived_ms = uv_now(&loop_) - proc.spawned_ms;
+    if (stopping_ || proc.role == Role::retiring) {
+        spdlog::info("worker {} (pid {}, generation {}) exited: {}", proc.slot, proc.pid, proc.generation, why);
+        return;
+    }
+    Slot& slot = slots_.at(std::size_t(proc.slot));
+    slot.last_exit = why;
+    slot.last_exit_wall_ms = wall_ms();
+    ++slot.restarts;
+    const bool boot_failed = WIFEXITED(status) && WEXITSTATUS(status) == worker::exit_boot_failed;
+    if (boot_failed || !proc.ready || lived_ms < early_exit_ms)
+        ++slot.rapid_failures;
+    else
+        slot.rapid_failures = 0;
+    slot.respawn_at_ms = uv_now(&loop_) + backoff_ms(slot.rapid_failures);
+    const uint64_t wait = backoff_ms(slot.rapid_failures);
+    spdlog::error("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot, proc.pid,
+                  to_string(proc.role), double(lived_ms) / 1000, why, boot_failed ? " (failed to boot)" : "",
+                  wait ? fmt::format("restarting in {} ms", wait) : std::string("restarting"));
+    if (proc.role == Role::active) {
+        // A successor already on its way takes the slot over.
+        if (Proc* next = find(proc.slot, Role::successor))
+            next->role = Role::active;
+    }
+    if (slot.rapid_failures >= crash_loop_limit) {
+        const std::string msg = fmt::format("worker {} exited early {} times in a row (last: {})",
+                                            proc.slot, slot.rapid_failures, why);
+        if (reloading_ && proc.generation == generation_)
+            abort_reload(msg);
+        else
+            halt(msg + "; giving up");
+    }
+}
+
+// --- maintain ------------------------------------------------------------
+
+void Master::maintain()
+{
+    if (stopping_ || paused_)
+        return;
+    const uint64_t now = uv_now(&loop_);
+    std::size_t recycling = 0;
+    for (const Slot& s : slots_) {
+        if (s.recycle != nullptr && find(s.index, Role::successor) != nullptr)
+            ++recycling;
+    }
+    for (std::size_t i = 0; i < target_ && i < slots_.size(); ++i) {
+        Slot& slot = slots_[i];
+        if (now < slot.respawn_at_ms)
+            continue;
+        Proc* active = find(slot.index, Role::active);
+        if (find(slot.index, Role::successor) != nullptr)
+            continue;
+        if (active == nullptr) {
+            spawn(slot, Role::active);
+        } else if (active->generation < generation_) {
+            spawn(slot, Role::successor);  // reload: all slots at once
+        } else if (slot.recycle != nullptr && recycling < std::size_t(settings_.recycle_concurrency)) {
+            spdlog::info("recycling worker {} (pid {}): {}", slot.index, active->pid, slot.recycle);
+            if (spawn(slot, Role::successor) != nullptr)
+                ++recycling;
+        }
+    }
+}
+
+// --- promote / retire ----------------------------------------------------
+
+void Master::promote_ready()
+{
+    for (Proc& p : procs_) {
+        if (p.ready)
+            continue;
+        const stats::WorkerEntry& e = scoreboard_->entry(p.entry);
+        if (e.state.load(std::memory_order_acquire) != stats::WorkerState::ready)
+            continue;
+        p.ready = true;
+        if (p.role != Role::successor)
+            continue;
+        // The successor serves: only now may its predecessor stop accepting.
+        Proc* old = find(p.slot, Role::active);
+        p.role = Role::active;
+        Slot& slot = slots_.at(std::size_t(p.slot));
+        if (old != nullptr)
+            retire(*old, slot.recycle != nullptr ? slot.recycle : "replaced by a new generation");
+        slot.recycle = nullptr;
+    }
+}
+
+void Master::retire(Proc& proc, const char* why)
+{
+    spdlog::info("retiring worker {} (pid {}, generation {}): {}", proc.slot, proc.pid, proc.generation, why);
+    proc.role = Role::retiring;
+    proc.kill_at_ms = uv_now(&loop_) + uint64_t(settings_.graceful_timeout * 1000) + 1000;
+    if (kill(proc.pid, SIGTERM) != 0)
+        spdlog::warn("kill({}, SIGTERM): {}", proc.pid, std::strerror(errno));
+}
+
+void Master::kill_overdue()
+{
+    const uint64_t now = uv_now(&loop_);
+    for (Proc& p : procs_) {
+        if (p.kill_at_ms != 0 && now >= p.kill_at_ms) {
+            spdlog::warn("worker {} (pid {}) still running after its deadline; SIGKILL", p.slot, p.pid);
+            kill(p.pid, SIGKILL);
+            p.kill_at_ms = 0;
+        }
+    }
+}
+
+// --- watchdog and recycling ----------------------------------------------
+
+void Master::watchdog()
+{
+    const uint64_t now = uv_now(&loop_);
+    const uint64_t timeout_ms = uint64_t(settings_.timeout * 1000);
+    for (Proc& p : procs_) {
+        if (!p.ready || p.watchdog_fired)
+            continue;
+        const stats::WorkerEntry& e = scoreboard_->entry(p.entry);
+        const uint64_t beat = e.heartbeat_ms.load(std::memory_order_relaxed);
+        if (beat == 0 || now <= beat || now - beat <= timeout_ms)
+            continue;
+        // The request text is written by the worker without a lock: a torn
+        // read can only garble this log line.
+        const std::string request = stats::load_text(e.request, sizeof e.request);
+        const uint64_t started = e.request_started_ms.load(std::memory_order_relaxed);
+        const std::string what = started != 0 && !request.empty()
+            ? fmt::format("while serving \"{}\" (started {:.1f} s ago)", request, double(now - std::min(now, started)) / 1000)
+            : std::string("while serving no request");
+        spdlog::error("WORKER TIMEOUT: worker {} (pid {}) has not run its event loop for {:.1f} s "
+                      "(timeout {} s) {}; sending SIGABRT",
+                      p.slot, p.pid, double(now - beat) / 1000, settings_.timeout, what);
+        p.watchdog_fired = true;
+        p.kill_at_ms = now + abort_grace_ms;
+        kill(p.pid, SIGABRT);
+    }
+}
+
+void Master::check_recycling()
+{
+    for (const Proc& p : procs_) {
+        if (p.role != Role::active || !p.ready)
+            continue;
+        Slot& slot = slots_.at(std::size_t(p.slot));
+        if (slot.recycle != nullptr)
+            continue;
+        if (scoreboard_->entry(p.entry).recycle_wanted.load(std::memory_order_relaxed) != 0)
+            slot.recycle = "max_requests reached";
+        else if (settings_.max_worker_rss > 0 &&
+                 rss_bytes(p.pid) > uint64_t(settings_.max_worker_rss) * 1024 * 1024)
+            slot.recycle = "max_worker_rss exceeded";
+    }
+}
+
+}  // namespace forkd::master

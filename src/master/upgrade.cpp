@@ -1,0 +1,80 @@
+// master/upgrade.cpp: USR2, the binary upgrade (as nginx and gunicorn do it).
+//
+// The old master renames its pidfile to <pidfile>.oldbin and forks a child
+// that execs the binary at the path this one was started from, passing the
+// listening sockets (FORKD_INHERIT_FDS) and its own pid
+// (FORKD_UPGRADE_FROM). The new master adopts the sockets instead of binding,
+// starts its workers, and once they all serve it tells systemd its pid and
+// sends the old master SIGTERM: the old workers drain while the new ones
+// accept from the very same sockets, so no connection is refused or reset.
+// If the new master dies first, the old one takes its pidfile back.
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "log/log.hpp"
+#include "master/master.hpp"
+#include "master/notify.hpp"
+#include "master/process.hpp"
+
+namespace forkd::master {
+namespace {
+
+int exec_new_master(void* arg)
+{
+    auto* args = static_cast<std::pair<const std::vector<std::string>*, const std::string*>*>(arg);
+    const std::vector<std::string>& argv = *args->first;
+    std::vector<char*> cargv;
+    for (const std::string& a : argv)
+        cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    execv(args->second->c_str(), cargv.data());
+    spdlog::error("binary upgrade: exec {}: {}", *args->second, std::strerror(errno));
+    log::flush();
+    return 127;
+}
+
+}  // namespace
+
+void Master::on_usr2()
+{
+    if (stopping_ || upgrade_child_ != 0 || upgrade_from_ != 0) {
+        spdlog::warn("SIGUSR2: a binary upgrade is already in progress; ignoring it");
+        return;
+    }
+    if (!settings_.pidfile.empty())
+        pidfile_.rename(settings_.pidfile + ".oldbin");
+    setenv("FORKD_INHERIT_FDS", listeners_.describe_fds().c_str(), 1);
+    setenv("FORKD_UPGRADE_FROM", std::to_string(getpid()).c_str(), 1);
+    auto args = std::make_pair(&argv_, &exe_path_);
+    log::flush();
+    // The same preparation as a worker's: the child must not touch our
+    // loop's signal handles. exec replaces everything else.
+    const pid_t pid = fork_child(&Master::prepare_child, &exec_new_master, &args);
+    unsetenv("FORKD_INHERIT_FDS");
+    unsetenv("FORKD_UPGRADE_FROM");
+    if (pid < 0) {
+        spdlog::error("binary upgrade: fork: {}", std::strerror(-pid));
+        if (!settings_.pidfile.empty())
+            pidfile_.rename(settings_.pidfile);
+        return;
+    }
+    upgrade_child_ = pid;
+    spdlog::info("binary upgrade: started {} as pid {}; this master retires once it serves", exe_path_, pid);
+}
+
+// In the new master, once every worker serves.
+void Master::upgrade_done()
+{
+    spdlog::info("binary upgrade complete: taking over from master pid {}", upgrade_from_);
+    notify::main_pid(getpid());
+    if (kill(upgrade_from_, SIGTERM) != 0)
+        spdlog::warn("binary upgrade: kill({}, SIGTERM): {}", upgrade_from_, std::strerror(errno));
+    upgrade_from_ = 0;
+}
+
+}  // namespace forkd::master

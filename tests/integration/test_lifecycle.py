@@ -1,0 +1,152 @@
+"""Lifecycle under load: HUP reloads, TTIN/TTOU, recycling, the watchdog.
+
+Each test keeps a steady client load (load.py) running while it acts, and
+asserts on what the clients saw: no failed request, no connection error.
+"""
+
+import re
+import signal
+import time
+
+from conftest import wait_for
+from load import Load
+
+
+def generation_of(server):
+    return server.served_by()["generation"]
+
+
+def wait_log(server, pattern, timeout=10.0, count=1):
+    regex = re.compile(pattern)
+    return wait_for(lambda: len(regex.findall(server.log_text())) >= count or None,
+                    timeout, f"{count} log lines matching {pattern!r}")
+
+
+def test_twenty_reloads_under_load_lose_nothing(forkd):
+    server = forkd(config={"workers": 2, "threads": 2})
+    with Load(server.host, server.port) as load:
+        load.wait_ok(50)
+        for i in range(20):
+            server.signal_master(signal.SIGHUP)
+            wait_log(server, r"reload complete: generation %d\b" % (i + 2))
+            load.wait_ok(20)
+    assert load.failures == [], load.summary()
+    assert load.ok > 500, load.summary()
+    assert generation_of(server) == 21
+    server.wait_workers(2)
+
+
+def test_reload_applies_a_new_worker_count_and_threads(forkd):
+    server = forkd(config={"workers": 1, "threads": 0})
+    status, _, _ = server.get("/hello?mode=offload")
+    assert status == 503
+    text = server.config_path.read_text()
+    text = text.replace("workers = 1", "workers = 3").replace("threads = 0", "threads = 2")
+    server.config_path.write_text(text)
+    with Load(server.host, server.port) as load:
+        load.wait_ok(30)
+        server.signal_master(signal.SIGHUP)
+        wait_log(server, r"reload complete: generation 2 serves with 3 workers")
+        load.wait_ok(30)
+        server.wait_workers(3)
+        status, _, body = server.get("/hello?mode=offload")
+        assert (status, body) == (200, b"hello")
+        # and back down: surplus slots are steered away from, then retired
+        server.config_path.write_text(text.replace("workers = 3", "workers = 1"))
+        server.signal_master(signal.SIGHUP)
+        wait_log(server, r"reload complete: generation 3 serves with 1 workers")
+        server.wait_workers(1)
+        load.wait_ok(30)
+    assert load.failures == [], load.summary()
+
+
+def test_a_bad_config_on_hup_changes_nothing(forkd):
+    server = forkd(config={"workers": 2})
+    pids = server.worker_pids()
+    good = server.config_path.read_text()
+    server.config_path.write_text(good + "\nworkers_typo = 3\n")
+    server.allow_errors(r"reload failed")
+    server.signal_master(signal.SIGHUP)
+    line = wait_log(server, r"reload failed")
+    assert "workers_typo" in server.log_text()
+    assert re.search(r"forkd\.toml:\d+", server.log_text())
+    assert server.worker_pids() == pids
+    assert generation_of(server) == 1
+    server.config_path.write_text(good)
+    server.signal_master(signal.SIGHUP)
+    wait_log(server, r"reload complete: generation 2")
+    assert line
+
+
+def test_ttin_ttou_cycles_under_load_lose_nothing(forkd):
+    server = forkd(config={"workers": 2})
+    with Load(server.host, server.port) as load:
+        load.wait_ok(30)
+        for _ in range(3):
+            server.signal_master(signal.SIGTTIN)
+            server.wait_workers(3)
+            load.wait_ok(30)
+            server.signal_master(signal.SIGTTOU)
+            server.wait_workers(2)
+            load.wait_ok(30)
+        server.signal_master(signal.SIGTTOU)
+        server.wait_workers(1)
+        load.wait_ok(30)
+    assert load.failures == [], load.summary()
+
+
+def test_max_requests_recycles_one_worker_at_a_time(forkd):
+    server = forkd(config={"workers": 2, "max_requests": 100, "max_requests_jitter": 20})
+    first = set(server.worker_pids())
+    with Load(server.host, server.port) as load:
+        wait_log(server, r"recycling worker", count=4, timeout=30)
+        load.wait_ok(20)
+    assert load.failures == [], load.summary()
+    assert not first & set(server.worker_pids()), "every original worker was replaced"
+    # recycle_concurrency = 1: never two successors on their way at once
+    log = server.log_text()
+    events = re.findall(r"(recycling worker \d+|retiring worker \d+ \(pid \d+, generation \d+\): max_requests)", log)
+    in_progress = 0
+    for event in events:
+        in_progress += 1 if event.startswith("recycling") else -1
+        assert in_progress <= 1, events
+
+
+def test_watchdog_kills_a_blocked_worker_and_names_the_request(forkd):
+    server = forkd(config={"workers": 1, "timeout": 1, "endpoints": {"fib_max_n": 60}})
+    server.allow_errors(r"WORKER TIMEOUT|died after")
+    [pid] = server.worker_pids()
+    conn = server.connect()
+    conn.send(b"GET /fib/55?mode=inline HTTP/1.1\r\nHost: t\r\n\r\n")  # minutes of CPU
+    line = wait_log(server, r"WORKER TIMEOUT", timeout=10)
+    log = server.log_text()
+    assert re.search(r"WORKER TIMEOUT: worker 0 \(pid %d\) has not run its event loop for \d+\.\d s "
+                     r"\(timeout 1 s\) while serving \"GET /fib/55\?mode=inline\"" % pid, log), log
+    wait_log(server, r"worker 0 \(pid %d, active\) died after .*signal 6" % pid)
+    server.wait_workers(1, without=[pid])
+    server.assert_serves_hello()
+    conn.close()
+    assert line
+
+
+def test_winch_stops_the_workers_and_hup_brings_them_back(forkd):
+    server = forkd(config={"workers": 2})
+    server.signal_master(signal.SIGWINCH)
+    wait_for(lambda: server.worker_pids() == [], 10, "no workers")
+    server.signal_master(signal.SIGHUP)
+    server.wait_workers(2)
+    wait_log(server, r"reload complete: generation 2")
+    server.assert_serves_hello()
+
+
+def test_usr1_reopens_the_error_log_after_a_rename(forkd, tmp_path):
+    log_path = tmp_path / "error.log"
+    server = forkd(config={"workers": 1, "log": {"error_log": str(log_path)}}, error_log=log_path)
+    wait_for(lambda: log_path.exists() and "ready:" in log_path.read_text(), 5, "the error log")
+    rotated = tmp_path / "error.log.1"
+    log_path.rename(rotated)
+    server.signal_master(signal.SIGUSR1)
+    wait_for(lambda: log_path.exists() or None, 5, "a new error log")
+    server.signal_master(signal.SIGTTIN)
+    wait_for(lambda: "TTIN" in log_path.read_text() or None, 5, "the TTIN line in the new log")
+    assert "TTIN" not in rotated.read_text()
