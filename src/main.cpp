@@ -12,6 +12,7 @@
 #include "forkd_version.h"
 #include "log/log.hpp"
 #include "master/master.hpp"
+#include "top/top.hpp"
 
 namespace {
 
@@ -39,8 +40,9 @@ int main(int argc, char** argv)
         std::printf("forkd %s\n", FORKD_VERSION);
         return 0;
     case CommandLine::Action::top:
-        std::fprintf(stderr, "forkd: 'forkd top' is not implemented yet\n");
-        return exit_usage;
+        // TODO(config): a `--once` flag on the `top` subcommand; until then a
+        // stdout that is not a terminal gets one frame (top::run decides).
+        return forkd::top::run(forkd::top::Options{cmd.top_url, false, 1.0});
     case CommandLine::Action::check_config:
     case CommandLine::Action::serve:
         break;

@@ -325,7 +325,7 @@ std::string Listeners::describe_fds() const
 std::size_t Listeners::inherit_from_environment()
 {
     std::vector<Group> found;
-    auto adopt = [&found](const config::BindAddress& address, int fd) {
+    auto adopt = [&found](const config::BindAddress& address, int fd, bool force_shared) {
         int listening = 0, reuse = 0;
         socklen_t len = sizeof listening;
         if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
@@ -338,7 +338,7 @@ std::size_t Listeners::inherit_from_environment()
                 return;
             }
         }
-        found.push_back(Group{address, {fd}, reuse == 0});
+        found.push_back(Group{address, {fd}, force_shared || reuse == 0});
     };
     if (const char* text = std::getenv("FORKD_INHERIT_FDS")) {
         // "127.0.0.1:8000=5,6;[::1]:8000=7,8", written by describe_fds().
@@ -358,7 +358,7 @@ std::size_t Listeners::inherit_from_environment()
                 std::size_t comma = item.find(',', p);
                 if (comma == std::string::npos)
                     comma = item.size();
-                adopt(address, std::stoi(item.substr(p, comma - p)));
+                adopt(address, std::stoi(item.substr(p, comma - p)), false);
                 p = comma + 1;
             }
             pos = end + 1;
@@ -381,7 +381,9 @@ std::size_t Listeners::inherit_from_environment()
             if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
                 inet_ntop(ss.ss_family, addr, host, sizeof host) == nullptr)
                 throw std::runtime_error("LISTEN_FDS: fd " + std::to_string(fd) + " is not a TCP/IP socket");
-            adopt(config::BindAddress{host, bound_port(fd)}, fd);
+            // Shared by every slot: systemd bound it as another user, so we
+            // could not add SO_REUSEPORT siblings to its group anyway.
+            adopt(config::BindAddress{host, bound_port(fd)}, fd, true);
         }
         unsetenv("LISTEN_PID");
         unsetenv("LISTEN_FDS");

@@ -106,6 +106,7 @@ int Master::run(std::vector<std::string> argv)
     uv_timer_start(&tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); },
                    tick_ms, tick_ms);
 
+    watchdog_ms_ = notify::watchdog_interval_ms();
     spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
                  FORKD_VERSION, getpid(), target_, settings_.threads, listeners_.describe());
     maintain();
@@ -171,11 +172,18 @@ void Master::on_tick()
     const std::size_t ready = std::size_t(std::count_if(procs_.begin(), procs_.end(), [](const Proc& p) {
         return p.role == Role::active && p.ready;
     }));
+    // systemd's watchdog is fed only while every wanted worker serves and
+    // none is stuck: a master that cannot keep its workers up is not healthy.
+    const bool stuck = std::any_of(procs_.begin(), procs_.end(), [](const Proc& p) { return p.watchdog_fired; });
+    if (watchdog_ms_ != 0 && ready == target_ && !stuck && uv_now(&loop_) - watchdog_fed_ms_ >= watchdog_ms_ / 2) {
+        watchdog_fed_ms_ = uv_now(&loop_);
+        notify::watchdog();
+    }
     if (!announced_ready_ && ready == target_) {
         announced_ready_ = true;
         spdlog::info("ready: {}/{} workers, listening on {}", ready, target_, listeners_.describe());
-        notify::ready();
         notify::status(fmt::format("{} workers serving {}", ready, listeners_.describe()));
+        notify::ready();
         listeners_.close_retired();  // inherited sockets the configuration no longer names
         if (upgrade_from_ != 0)
             upgrade_done();

@@ -106,6 +106,8 @@ private:
     bool reload_again_ = false;
     bool paused_ = false;      // WINCH: no workers until HUP
     bool announced_ready_ = false;
+    uint64_t watchdog_ms_ = 0;         // systemd's WatchdogSec (0: off)
+    uint64_t watchdog_fed_ms_ = 0;
     bool stopping_ = false;
     bool graceful_ = true;
     uint64_t stop_deadline_ms_ = 0;

@@ -28,6 +28,17 @@ void stopping()
     sd_notify(0, "STOPPING=1");
 }
 
+uint64_t watchdog_interval_ms()
+{
+    uint64_t usec = 0;
+    return sd_watchdog_enabled(0, &usec) > 0 ? usec / 1000 : 0;
+}
+
+void watchdog()
+{
+    sd_notify(0, "WATCHDOG=1");
+}
+
 void status(std::string_view line)
 {
     std::string msg = "STATUS=";

@@ -10,14 +10,14 @@
 
 namespace forkd::master {
 
-pid_t fork_child(void (*prepare)(void*), int (*child)(void*), void* arg)
+pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*), void* child_arg)
 {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid == 0) {
-        prepare(arg);
+        prepare(prepare_arg);
         struct sigaction dfl;
         std::memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
@@ -28,7 +28,7 @@ pid_t fork_child(void (*prepare)(void*), int (*child)(void*), void* arg)
         sigset_t none;
         sigemptyset(&none);
         pthread_sigmask(SIG_SETMASK, &none, nullptr);
-        _exit(child(arg));
+        _exit(child(child_arg));
     }
     int err = errno;
     pthread_sigmask(SIG_SETMASK, &old, nullptr);

@@ -10,12 +10,12 @@
 
 namespace forkd::master {
 
-// Fork. In the child, `prepare(arg)` runs first with all signals still
-// blocked (to drop the parent's libuv signal handles), then dispositions are
-// reset to the default and the mask is cleared, then `child(arg)` runs and
-// its result is the child's exit status (via _exit). Returns the child's pid
-// in the parent, or -errno.
-pid_t fork_child(void (*prepare)(void*), int (*child)(void*), void* arg);
+// Fork. In the child, `prepare(prepare_arg)` runs first with all signals
+// still blocked (to drop the parent's libuv signal handles), then
+// dispositions are reset to the default and the mask is cleared, then
+// `child(child_arg)` runs and its result is the child's exit status (via
+// _exit). Returns the child's pid in the parent, or -errno.
+pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*), void* child_arg);
 
 // "exit code 3", "signal 9 (Killed)", "signal 11 (Segmentation fault), core dumped".
 std::string describe_exit(int wait_status);

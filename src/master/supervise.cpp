@@ -81,7 +81,7 @@ Proc* Master::spawn(Slot& slot, Role role)
     scoreboard_->entry(entry).reset(slot.index, uint32_t(generation_), wall_ms());
     log::flush();  // nothing buffered may be written twice
     spawning_ = &proc;
-    const pid_t pid = fork_child(&Master::prepare_child, &Master::run_child, this);
+    const pid_t pid = fork_child(&Master::prepare_child, this, &Master::run_child, this);
     spawning_ = nullptr;
     if (pid < 0) {
         spdlog::error("fork for worker {}: {}", slot.index, std::strerror(-pid));

@@ -54,7 +54,7 @@ void Master::on_usr2()
     log::flush();
     // The same preparation as a worker's: the child must not touch our
     // loop's signal handles. exec replaces everything else.
-    const pid_t pid = fork_child(&Master::prepare_child, &exec_new_master, &args);
+    const pid_t pid = fork_child(&Master::prepare_child, this, &exec_new_master, &args);
     unsetenv("FORKD_INHERIT_FDS");
     unsetenv("FORKD_UPGRADE_FROM");
     if (pid < 0) {

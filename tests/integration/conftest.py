@@ -45,7 +45,8 @@ STOP_TIMEOUT_S = 10.0
 # Lines that fail a test unless it said it expects them: spdlog's error and
 # critical levels, and whatever a sanitizer build prints.
 BAD_LOG_LINE = re.compile(
-    r"\[(error|critical)\]|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:")
+    r"\[(error|critical)\]|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:"
+    r"|Assertion .* failed")
 
 # Every server the tests start gets these unless the test overrides them:
 # one worker with offload threads, no periodic stats line, a short graceful

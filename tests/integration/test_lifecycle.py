@@ -4,6 +4,7 @@ Each test keeps a steady client load (load.py) running while it acts, and
 asserts on what the clients saw: no failed request, no connection error.
 """
 
+import os
 import re
 import signal
 import time
@@ -150,3 +151,40 @@ def test_usr1_reopens_the_error_log_after_a_rename(forkd, tmp_path):
     server.signal_master(signal.SIGTTIN)
     wait_for(lambda: "TTIN" in log_path.read_text() or None, 5, "the TTIN line in the new log")
     assert "TTIN" not in rotated.read_text()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ")[-1].split()[0] != "Z"
+
+
+def test_usr2_upgrade_hands_the_sockets_over_under_load(forkd, tmp_path):
+    pidfile = tmp_path / "forkd.pid"
+    server = forkd(config={"workers": 2, "pidfile": str(pidfile)})
+    old_pid = server.pid
+    assert int(pidfile.read_text()) == old_pid
+    new_pid = None
+    try:
+        with Load(server.host, server.port) as load:
+            load.wait_ok(30)
+            server.signal_master(signal.SIGUSR2)
+            wait_log(server, r"binary upgrade complete: taking over from master pid %d" % old_pid)
+            assert server.wait_exit() == 0  # the old master retires by itself
+            new_pid = int(pidfile.read_text())
+            assert new_pid != old_pid and pid_alive(new_pid)
+            assert not (tmp_path / "forkd.pid.oldbin").exists()
+            load.wait_ok(30)
+        assert load.failures == [], load.summary()
+        status, _, body = server.get("/hello")
+        assert (status, body) == (200, b"hello")
+    finally:
+        if new_pid and pid_alive(new_pid):
+            os.kill(new_pid, signal.SIGTERM)
+            wait_for(lambda: not pid_alive(new_pid) or None, 10, "the new master to exit")
+    assert server.log_text().count("master exiting (ok)") == 2, server.log_text()
+    assert "exited: exit code 0" in server.log_text()
+    server.check_log()

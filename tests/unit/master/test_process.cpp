@@ -13,13 +13,13 @@ using namespace forkd::master;
 
 TEST_CASE("describe_exit names the code or the signal")
 {
-    pid_t pid = fork_child([](void*) {}, [](void*) { return 3; }, nullptr);
+    pid_t pid = fork_child([](void*) {}, nullptr, [](void*) { return 3; }, nullptr);
     REQUIRE(pid > 0);
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
     CHECK(describe_exit(status) == "exit code 3");
 
-    pid = fork_child([](void*) {}, [](void*) { pause(); return 0; }, nullptr);
+    pid = fork_child([](void*) {}, nullptr, [](void*) { pause(); return 0; }, nullptr);
     REQUIRE(pid > 0);
     kill(pid, SIGKILL);
     REQUIRE(waitpid(pid, &status, 0) == pid);
@@ -32,7 +32,7 @@ TEST_CASE("fork_child: the child starts with default dispositions and an empty m
     struct sigaction ign{}, old{};
     ign.sa_handler = SIG_IGN;
     sigaction(SIGUSR2, &ign, &old);
-    pid_t pid = fork_child([](void*) {}, [](void*) {
+    pid_t pid = fork_child([](void*) {}, nullptr, [](void*) {
         struct sigaction cur{};
         sigaction(SIGUSR2, nullptr, &cur);
         sigset_t mask;

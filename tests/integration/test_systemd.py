@@ -1,0 +1,99 @@
+"""systemd integration without systemd as PID 1: the notify protocol over a
+NOTIFY_SOCKET the test listens on, socket activation with LISTEN_FDS set the
+way systemd sets it, and `systemd-analyze verify` on the shipped units."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import FORKD_BIN, SOURCE_ROOT, free_port, render_config, wait_for, DEFAULT_CONFIG, merge_config
+
+
+def receive_notifications(sock, until, timeout=10.0):
+    """Datagrams from forkd, split into KEY=VALUE lines, until `until` is seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while until not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {until} within {timeout} s; got {seen}"
+        sock.settimeout(remaining)
+        seen.extend(sock.recv(4096).decode().splitlines())
+    return seen
+
+
+def test_notify_ready_reloading_stopping_in_order(forkd, tmp_path, monkeypatch):
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    server = forkd(config={"workers": 2})
+    seen = receive_notifications(sock, "READY=1")
+    assert any(line.startswith("STATUS=") for line in seen), seen
+    server.signal_master(signal.SIGHUP)
+    seen = receive_notifications(sock, "READY=1")
+    assert "RELOADING=1" in seen
+    assert seen.index("RELOADING=1") < seen.index("READY=1")
+    server.stop()
+    seen = receive_notifications(sock, "STOPPING=1")
+    sock.close()
+
+
+def test_socket_activation_adopts_listen_fds(tmp_path):
+    port = free_port()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(128)
+    config = merge_config(DEFAULT_CONFIG, {"workers": 2, "bind": [f"127.0.0.1:{port}"]})
+    (tmp_path / "forkd.toml").write_text(render_config(config))
+    log_path = tmp_path / "forkd.out"
+    fd = listener.fileno()
+
+    # systemd sets LISTEN_PID to the service's pid; a shell that execs forkd
+    # keeps its pid, so it can name itself.
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["/bin/bash", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@" 3<&{fd} {fd}<&-', FORKD_BIN,
+             "-c", str(tmp_path / "forkd.toml")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(fd,))
+    try:
+        wait_for(lambda: "ready:" in log_path.read_text() or proc.poll() is not None, 10, "ready")
+        text = log_path.read_text()
+        assert proc.poll() is None, text
+        assert "adopted 1 listening sockets" in text, text
+        listener.close()  # only forkd holds it now
+        pids = set()
+        for _ in range(40):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.sendall(b"GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := c.recv(65536):
+                    data += chunk
+            assert b" 200 " in data.split(b"\r\n")[0], data
+            pids.add(data.split(b'"pid":')[1].split(b",")[0])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2, "both workers serve the one activated socket"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0, log_path.read_text()
+    assert "[error]" not in log_path.read_text()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    for name in ("forkd.service", "forkd.socket"):
+        text = (SOURCE_ROOT / "systemd" / name).read_text()
+        # verify checks that the binary exists: point it at the one we built
+        (tmp_path / name).write_text(text.replace("/usr/local/bin/forkd", FORKD_BIN))
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                             str(tmp_path / "forkd.service"), str(tmp_path / "forkd.socket")],
+                            capture_output=True, text=True, timeout=60)
+    problems = [line for line in (result.stdout + result.stderr).splitlines()
+                if "forkd" in line]
+    assert result.returncode == 0 and not problems, result.stdout + result.stderr
