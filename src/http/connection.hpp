@@ -1,10 +1,12 @@
 // http/connection.hpp: one client connection and its llhttp parser.
 //
-// Owns: reading, parsing (llhttp, strict: no lenient flags), the checks that
-// llhttp leaves to a server (Host, versions, request-target form, smuggling,
-// limits), keep-alive and pipelining (one request answered at a time, in
-// order: the parser is paused while an answer is pending), header and idle
-// timeouts, writing responses, and closing.
+// Owns: reading, feeding the parser (http/parser.hpp: llhttp, strict, plus
+// the checks llhttp leaves to a server), keep-alive and pipelining (one
+// request answered at a time, in order: the parser stays paused while an
+// answer is pending), back-pressure (reading stops while too much is
+// buffered), header, body and idle timeouts, 100 Continue, writing responses,
+// and closing (shutdown, then a short lingering read so that the peer sees
+// the last response before any reset).
 // Does not know routes: every complete request goes to the Handler in its
 // Context; the handler answers with respond(), now or later on the loop.
 //
@@ -19,10 +21,14 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/socket.h>
+
 #include <llhttp.h>
 #include <uv.h>
 
 #include "config/settings.hpp"
+#include "http/limits.hpp"
+#include "http/parser.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -30,16 +36,7 @@ namespace forkd::http {
 
 class Connection;
 
-struct Limits {
-    std::size_t request_line = 8190;       // 414 past this (method + target + version)
-    std::size_t request_fields = 100;      // 431 past this many header fields
-    std::size_t request_field_size = 8190; // 431 past this many bytes in one field (name + value)
-    int64_t max_body_size = 1048576;       // 413 past this
-    uint64_t header_timeout_ms = 10000;    // absolute, from the first byte of a request's head
-    uint64_t keepalive_ms = 75000;         // idle between requests
-
-    static Limits from(const config::Settings& settings);
-};
+// Limits: see http/limits.hpp.
 
 // Receives every complete, valid request. Implemented by the app.
 class Handler {
@@ -48,8 +45,11 @@ public:
     // Called on the loop. Must call conn.respond() exactly once for this
     // request, now or later (on the loop).
     virtual void on_request(Connection& conn, const Request& request) noexcept = 0;
-    // Called on the loop after a response was written to the socket buffer
-    // (for statistics and the access log). `bytes` is the whole response.
+    // Called on the loop once a response is queued for writing (written to
+    // the socket, or handed to libuv), for statistics and the access log.
+    // `bytes` is the whole response. Also called for the errors that the
+    // connection answers itself (400, 408, 413, 414, 431, 505), with the
+    // request as far as it was parsed (its target may be empty).
     virtual void on_response(const Connection& conn, const Request& request,
                              int status, std::size_t bytes, uint64_t duration_ns) noexcept = 0;
 };
@@ -93,7 +93,9 @@ public:
     void drain();
 
     bool idle() const;                    // no request in progress
-    const Request& request() const { return request_; }
+    // The peer's address (for stats.allow). false if it cannot be read.
+    bool peer(struct sockaddr_storage& out) const;
+    const Request& request() const { return parser_.request(); }
     Context& context() const { return ctx_; }
     uint64_t requests_served() const { return requests_served_; }
 
@@ -103,15 +105,54 @@ public:
 private:
     explicit Connection(Context& ctx);
     ~Connection();
-    friend struct ConnectionCallbacks;  // the llhttp and libuv trampolines (connection.cpp)
+    friend struct ConnectionCallbacks;  // the libuv trampolines (connection.cpp)
+
+    // What the timer is waiting for.
+    enum class Wait : uint8_t {
+        none,    // an answer is pending, or closing
+        first,   // the first byte of a new connection (header_timeout)
+        idle,    // the first byte of the next request (keepalive)
+        head,    // the rest of a request head, absolute (header_timeout, then 408)
+        body,    // progress of a request body (header_timeout, then 408)
+        write,   // the peer to read what we wrote (header_timeout, then close)
+        linger,  // the peer to close after our shutdown
+    };
+
+    void process();
+    void queue(const Response& response, bool keep_alive, uint64_t duration_ns);
+    void answer_error(int status, std::string_view message);
+    void flush();
+    void settle();
+    void set_reading(bool on);
+    void arm(Wait wait, bool restart = false);
+    void shutdown_and_linger();
+    std::size_t backlog() const { return out_.size() + (writing_ ? writing_buf_.size() : 0); }
+    static void free_when_done(Connection* conn);
 
     Context& ctx_;
     uv_tcp_t tcp_;
     uv_timer_t timer_;       // header timeout or keep-alive timeout
-    llhttp_t parser_;
-    Request request_;
+    uv_write_t write_req_;
+    uv_shutdown_t shutdown_req_;
+    Parser parser_;
     uint64_t requests_served_ = 0;
-    // (the rest of the private state is http/'s to define)
+
+    std::string in_;           // received, not yet parsed (pipelined requests)
+    std::string out_;          // responses not yet handed to the socket
+    std::string writing_buf_;  // the bytes of the write in flight; live until its callback
+    int handles_open_ = 0;     // tcp_ and timer_ until their close callbacks ran
+    Wait wait_ = Wait::none;
+    bool tcp_open_ = false;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool answer_pending_ = false;    // a request went to the handler, respond() not yet called
+    bool dispatching_ = false;       // inside process(): respond() must not recurse
+    bool blocked_ = false;           // process() stopped because too much output waits
+    bool closing_ = false;           // uv_close() called
+    bool close_after_write_ = false; // the last response is queued: shut down once written
+    bool shutting_down_ = false;
+    bool draining_ = false;
+    bool peer_eof_ = false;
 };
 
 }  // namespace forkd::http
