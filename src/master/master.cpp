@@ -12,11 +12,14 @@
 #include <cstring>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <spdlog/spdlog.h>
 
 #include "forkd_version.h"
 #include "log/log.hpp"
 #include "master/notify.hpp"
+#include "worker/privileges.hpp"
 
 namespace forkd::master {
 namespace {
@@ -57,7 +60,11 @@ int Master::run(std::vector<std::string> argv)
         unsetenv("FORKD_UPGRADE_FROM");
     }
     target_ = std::size_t(settings_.resolved_workers());
+    umask(mode_t(settings_.umask));
     try {
+        // A user or group that does not exist is a start-up error, not a
+        // crash loop of workers that cannot drop privileges.
+        worker::resolve_identity(settings_.user, settings_.group);
         pidfile_.create(settings_.pidfile, getpid());
         if (const std::size_t adopted = listeners_.inherit_from_environment())
             spdlog::info("adopted {} listening sockets{}", adopted,

@@ -17,6 +17,7 @@
 #include "log/log.hpp"
 #include "master/master.hpp"
 #include "master/notify.hpp"
+#include "worker/privileges.hpp"
 
 namespace forkd::master {
 namespace {
@@ -39,6 +40,7 @@ void Master::on_hup()
     config::Settings next;
     try {
         next = config::load(command_line_);
+        worker::resolve_identity(next.user, next.group);
     } catch (const std::exception& e) {
         spdlog::error("reload failed, still serving with the current configuration: {}", e.what());
         return;

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "http/date.hpp"
 #include "log/log.hpp"
 #include "offload/pool.hpp"
+#include "worker/privileges.hpp"
 
 namespace forkd::worker {
 namespace {
@@ -96,7 +98,13 @@ int Worker::boot()
         return exit_boot_failed;
 
     try {
+        // Logs first, as the master's user (the files may be root's), then
+        // drop privileges before anything a client sends is looked at.
         log::setup(settings_.log, "worker " + std::to_string(spec_.slot));
+        const std::string failed =
+            drop_privileges(resolve_identity(settings_.user, settings_.group));
+        if (!failed.empty())
+            throw std::runtime_error("cannot drop privileges: " + failed);
     } catch (const std::exception& e) {
         // The master's logger is still ours (inherited): say why and give up.
         spdlog::critical("worker {}: {}", spec_.slot, e.what());

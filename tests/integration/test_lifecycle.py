@@ -7,6 +7,8 @@ asserts on what the clients saw: no failed request, no connection error.
 import os
 import re
 import signal
+
+import pytest
 import time
 
 from conftest import wait_for
@@ -188,3 +190,21 @@ def test_usr2_upgrade_hands_the_sockets_over_under_load(forkd, tmp_path):
     assert server.log_text().count("master exiting (ok)") == 2, server.log_text()
     assert "exited: exit code 0" in server.log_text()
     server.check_log()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_workers_drop_privileges_to_user_and_group(forkd):
+    server = forkd(config={"workers": 1, "user": "nobody", "group": "nogroup"})
+    [pid] = server.worker_pids()
+    with open(f"/proc/{pid}/status") as f:
+        ids = {line.split(":")[0]: line.split()[1:] for line in f if line.startswith(("Uid", "Gid"))}
+    assert ids["Uid"] == ["65534"] * 4 and ids["Gid"] == ["65534"] * 4, ids
+    assert os.stat(f"/proc/{server.pid}").st_uid == 0  # the master keeps root, to bind on reload
+    server.assert_serves_hello()
+
+
+def test_an_unknown_user_is_a_start_up_error(tmp_path):
+    from conftest import run_forkd
+    result = run_forkd("-b", "127.0.0.1:1", "-u", "no-such-user-here")
+    assert result.returncode != 0
+    assert "user 'no-such-user-here' does not exist" in result.stderr
