@@ -59,6 +59,8 @@ struct ParserCallbacks {
         r.query = {};
         r.keep_alive = true;
         r.start_ns = 0;
+        r.user_agent.clear();
+        r.referer.clear();
         s.method_bytes_ = 0;
         s.body_bytes_ = 0;
         s.body_raw_bytes_ = 0;
@@ -127,6 +129,10 @@ struct ParserCallbacks {
                 ++s.hosts_;
             } else if (name == "expect") {
                 s.field_ = Parser::Field::expect;
+            } else if (name == "user-agent") {
+                s.field_ = Parser::Field::user_agent;
+            } else if (name == "referer") {
+                s.field_ = Parser::Field::referer;
             }
         }
         s.value_bytes_ = 0;
@@ -147,6 +153,10 @@ struct ParserCallbacks {
             for (std::size_t i = 0; i < len && s.value_bytes_ + i < sizeof s.value_; ++i) {
                 s.value_[s.value_bytes_ + i] = lower(at[i]);
             }
+        } else if (s.field_ == Parser::Field::user_agent) {
+            s.request_.user_agent.append(at, len);  // bounded by request_field_size
+        } else if (s.field_ == Parser::Field::referer) {
+            s.request_.referer.append(at, len);
         }
         s.value_bytes_ += len;
         return 0;

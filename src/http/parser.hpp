@@ -80,7 +80,7 @@ public:
 private:
     friend struct ParserCallbacks;  // the llhttp trampolines (parser.cpp)
 
-    enum class Field : uint8_t { other, host, expect };
+    enum class Field : uint8_t { other, host, expect, user_agent, referer };
 
     int fail(int status, const char* message);
     bool check_head_bytes(const char* data, std::size_t len);

@@ -22,6 +22,8 @@ struct Request {
     uint8_t version_minor = 1;
     bool keep_alive = true;    // the client allows another request after this one
     uint64_t start_ns = 0;     // uv_hrtime() when the request was complete and handed to the handler
+    std::string user_agent;    // for the access log (combined format); empty if absent
+    std::string referer;
 
     std::string_view method_name() const { return llhttp_method_name(method); }
     bool is_head() const { return method == HTTP_HEAD; }
