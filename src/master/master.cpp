@@ -221,6 +221,14 @@ void Master::finish_shutdown()
 {
     if (!procs_.empty() || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_)))
         return;
+    // Closing the last handle of a signal restores its default action: a
+    // second TERM now would kill a master that is exiting cleanly. Keep
+    // them pending instead; the process ends before they matter.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (const SignalEntry& e : signal_table)
+        sigaddset(&mask, e.signum);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     for (uv_signal_t& s : signals_)
         uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);

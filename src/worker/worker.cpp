@@ -312,6 +312,13 @@ void Worker::close_handles()
 {
     closing_ = true;
     pool_->close();
+    // As in the master: once its handle is closed a signal would take its
+    // default action; a worker that is finishing keeps them pending.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (const SignalEntry& e : signal_table)
+        sigaddset(&mask, e.signum);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     for (auto& s : signals_)
         uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
