@@ -20,6 +20,7 @@
 
 #include "app/endpoints.hpp"
 #include "app/fib.hpp"
+#include "stats/snapshot.hpp"
 
 namespace forkd::app {
 
@@ -27,6 +28,7 @@ struct App::TimerWait {
     uv_timer_t timer;
     App* app = nullptr;
     http::Connection* conn = nullptr;
+    stats::Endpoint endpoint = stats::Endpoint::other;
     http::Response response;     // the answer, ready before the wait starts
     TimerWait* prev = nullptr;   // App's list of waiting timers
     TimerWait* next = nullptr;
@@ -44,6 +46,29 @@ struct WorkJob : offload::Job {
     http::Response response;     // built on the pool thread
     bool failed = false;         // run() could not build the response
 };
+
+// Which scoreboard counters a request of this action is counted in.
+stats::Endpoint endpoint_of(Action action)
+{
+    switch (action) {
+    case Action::respond: return stats::Endpoint::other;
+    case Action::hello_inline: return stats::Endpoint::hello_inline;
+    case Action::hello_offload: return stats::Endpoint::hello_offload;
+    case Action::sleep_timer: return stats::Endpoint::sleep_timer;
+    case Action::sleep_offload: return stats::Endpoint::sleep_offload;
+    case Action::sleep_block: return stats::Endpoint::sleep_block;
+    case Action::fib_inline: return stats::Endpoint::fib_inline;
+    case Action::fib_offload: return stats::Endpoint::fib_offload;
+    case Action::fibo_sleep_par: return stats::Endpoint::fibo_sleep_par;
+    case Action::fibo_sleep_async: return stats::Endpoint::fibo_sleep_async;
+    case Action::fibo_sleep_baseline: return stats::Endpoint::fibo_sleep_baseline;
+    case Action::fibo_sleep_offload: return stats::Endpoint::fibo_sleep_offload;
+    case Action::healthz: return stats::Endpoint::healthz;
+    case Action::stats: return stats::Endpoint::stats;
+    case Action::metrics: return stats::Endpoint::metrics;
+    }
+    return stats::Endpoint::other;
+}
 
 }  // namespace
 
@@ -91,20 +116,22 @@ struct AppCallbacks {
     {
         std::unique_ptr<WorkJob> job(static_cast<WorkJob*>(base));
         http::Connection& conn = *job->conn;
+        App& app = *job->app;
+        const stats::Endpoint endpoint = endpoint_of(job->action);
         if (job->failed) {
             spdlog::error("offload job {} failed", to_string(job->action));
-            conn.respond(internal_error_response("the offload job failed"));
+            app.answer(conn, endpoint, internal_error_response("the offload job failed"));
             return;
         }
         if (job->action == Action::fibo_sleep_par) {
             http::Response now;
-            if (!job->app->respond_later(conn, fibo_sleep_timer_ms(job->fib),
-                                         std::move(job->response), now))
+            if (!app.respond_later(conn, endpoint, fibo_sleep_timer_ms(job->fib),
+                                   std::move(job->response), now))
                 return;
-            conn.respond(std::move(now));
+            app.answer(conn, endpoint, std::move(now));
             return;
         }
-        conn.respond(std::move(job->response));
+        app.answer(conn, endpoint, std::move(job->response));
     }
 
     static void on_timer(uv_timer_t* timer) noexcept
@@ -120,8 +147,11 @@ struct AppCallbacks {
 };
 
 App::App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
-         WorkerIdentity identity)
-    : loop_(loop), settings_(settings), pool_(pool), identity_(identity)
+         WorkerIdentity identity, stats::WorkerEntry* scoreboard)
+    : loop_(loop), settings_(settings), pool_(pool), identity_(identity),
+      board_(scoreboard ? std::make_unique<stats::Scoreboard>(stats::Scoreboard::attach(*scoreboard))
+                        : std::make_unique<stats::Scoreboard>(1)),
+      entry_(scoreboard ? scoreboard : &board_->entry(0))
 {
     std::string bad;
     if (!stats_allow_.assign(settings.stats.allow, &bad))
@@ -130,9 +160,20 @@ App::App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
 
 void App::on_request(http::Connection& conn, const http::Request& request) noexcept
 {
+    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
+    // Tell the master's watchdog what the loop is doing until we return to
+    // it (inline work, a blocking sleep): the request it will name.
+    stats::loop_busy_with(*entry_, request.method_name(), request.target, uv_now(loop_));
+    struct LoopFree {
+        stats::WorkerEntry& entry;
+        ~LoopFree() { stats::loop_busy_done(entry); }
+    } loop_free{*entry_};
     http::Response now;
+    stats::Endpoint endpoint = stats::Endpoint::other;
     try {
         Plan p = plan(request, settings_);
+        endpoint = endpoint_of(p.action);
         if (!execute(conn, p, now))
             return;  // a timer or a job answers
     } catch (...) {
@@ -142,13 +183,30 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
         now.status = 500;
         now.body = "{\"error\":\"internal error: out of memory\",\"status\":500}";
     }
-    conn.respond(std::move(now));
+    answer(conn, endpoint, std::move(now));
 }
 
-void App::on_response(const http::Connection&, const http::Request&, int, std::size_t,
-                      uint64_t) noexcept
+void App::answer(http::Connection& conn, stats::Endpoint endpoint, http::Response&& response) noexcept
+{
+    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) - 1,
+                            std::memory_order_relaxed);
+    // respond() queues the response (calling on_response) before it resumes
+    // any pipelined request, whose own answer() nests inside this one.
+    answering_ = endpoint;
+    conn.respond(std::move(response));
+    answering_ = stats::Endpoint::other;
+}
+
+void App::on_response(const http::Connection& conn, const http::Request&, int status, std::size_t,
+                      uint64_t duration_ns) noexcept
 {
     ++requests_;
+    // The hot path of the statistics: a few relaxed stores, no lock, no
+    // allocation, no system call (see stats/scoreboard.hpp).
+    stats::record_response(*entry_, answering_, status, duration_ns);
+    const http::Context& ctx = conn.context();
+    entry_->bytes_in.store(ctx.bytes_in, std::memory_order_relaxed);
+    entry_->bytes_out.store(ctx.bytes_out, std::memory_order_relaxed);
 }
 
 bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
@@ -164,7 +222,7 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
         return true;
 
     case Action::sleep_timer:
-        return respond_later(conn, p.param, sleep_response(p.param), now);
+        return respond_later(conn, stats::Endpoint::sleep_timer, p.param, sleep_response(p.param), now);
 
     case Action::sleep_block:
         // Deliberately on the loop: every other connection of this worker
@@ -180,7 +238,8 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
     case Action::fibo_sleep_async: {
         // seed 000's async: the CPU part on the loop, then a non-blocking wait.
         const uint64_t f = fib(n);
-        return respond_later(conn, fibo_sleep_timer_ms(f), fibo_sleep_response(n, f), now);
+        return respond_later(conn, stats::Endpoint::fibo_sleep_async, fibo_sleep_timer_ms(f),
+                             fibo_sleep_response(n, f), now);
     }
 
     case Action::fibo_sleep_baseline: {
@@ -203,14 +262,11 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
         return true;
 
     case Action::stats:
-        now = peer_allowed(conn)
-                  ? stats_response(long(getpid()), identity_.slot, identity_.generation, requests_)
-                  : forbidden_response();
+        now = peer_allowed(conn) ? stats_now(false) : forbidden_response();
         return true;
 
     case Action::metrics:
-        now = peer_allowed(conn) ? metrics_response(identity_.slot, requests_)
-                                 : forbidden_response();
+        now = peer_allowed(conn) ? stats_now(true) : forbidden_response();
         return true;
     }
     now = internal_error_response("unknown action");
@@ -244,8 +300,8 @@ bool App::submit_job(http::Connection& conn, const Plan& p, http::Response& now)
     return false;
 }
 
-bool App::respond_later(http::Connection& conn, uint64_t delay_ms, http::Response&& response,
-                        http::Response& now) noexcept
+bool App::respond_later(http::Connection& conn, stats::Endpoint endpoint, uint64_t delay_ms,
+                        http::Response&& response, http::Response& now) noexcept
 {
     auto* wait = new (std::nothrow) TimerWait;
     if (!wait) {
@@ -262,6 +318,7 @@ bool App::respond_later(http::Connection& conn, uint64_t delay_ms, http::Respons
     wait->timer.data = wait;
     wait->app = this;
     wait->conn = &conn;
+    wait->endpoint = endpoint;
     wait->response = std::move(response);
     // The loop's clock was read before this request's work began; inline
     // work (fibo_sleep async) may have taken a while since. Without this the
@@ -295,9 +352,10 @@ void App::fire(TimerWait* wait, http::Response&& response) noexcept
     wait->prev = wait->next = nullptr;
     --pending_timers_;
     http::Connection* conn = wait->conn;
-    http::Response answer = std::move(response);
+    const stats::Endpoint endpoint = wait->endpoint;
+    http::Response reply = std::move(response);
     uv_close(reinterpret_cast<uv_handle_t*>(&wait->timer), &AppCallbacks::on_timer_closed);
-    conn->respond(std::move(answer));
+    answer(*conn, endpoint, std::move(reply));
 }
 
 std::size_t App::cancel_timers() noexcept
@@ -324,6 +382,16 @@ bool App::peer_allowed(const http::Connection& conn) const
     if (!conn.peer(peer))
         return false;
     return stats_allow_.allows(peer);
+}
+
+// /stats or /metrics: the whole board as it is now (rendering is the only
+// place where percentiles are computed).
+http::Response App::stats_now(bool prometheus) const
+{
+    const stats::Snapshot snap = stats::take_snapshot(*board_);
+    if (prometheus)
+        return metrics_response(snap);
+    return stats_response(snap, stats::ServedBy{long(getpid()), identity_.slot, identity_.generation});
 }
 
 }  // namespace forkd::app

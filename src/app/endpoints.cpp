@@ -56,21 +56,16 @@ http::Response healthz_response(bool draining)
     return response;
 }
 
-http::Response stats_response(long pid, int slot, int generation, uint64_t requests)
+http::Response stats_response(const stats::Snapshot& snap, const stats::ServedBy& served_by)
 {
-    return json("{\"served_by\":{\"pid\":" + std::to_string(pid) +
-                ",\"slot\":" + std::to_string(slot) +
-                ",\"generation\":" + std::to_string(generation) +
-                "},\"worker\":{\"requests\":" + std::to_string(requests) + "}}");
+    return json(stats::render_json(snap, served_by));
 }
 
-http::Response metrics_response(int slot, uint64_t requests)
+http::Response metrics_response(const stats::Snapshot& snap)
 {
     http::Response response;
-    response.content_type = "text/plain; version=0.0.4";
-    response.body = "# TYPE forkd_worker_requests_total counter\n"
-                    "forkd_worker_requests_total{worker=\"" + std::to_string(slot) + "\"} " +
-                    std::to_string(requests) + "\n";
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = stats::render_prometheus(snap);
     return response;
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "http/response.hpp"
+#include "stats/render.hpp"
+#include "stats/snapshot.hpp"
 
 namespace forkd::app {
 
@@ -37,10 +39,11 @@ std::string micro_to_seconds_text(uint64_t micro);
 // GET /healthz: 200 text/plain "ok", or 503 "draining".
 http::Response healthz_response(bool draining);
 
-// GET /stats and /metrics, this worker's part only for now (the stats part
-// replaces these two with the full scoreboard).
-http::Response stats_response(long pid, int slot, int generation, uint64_t requests);
-http::Response metrics_response(int slot, uint64_t requests);
+// GET /stats: the scoreboard as JSON (schema: README.md, "Statistics"), with
+// the answering worker as "served_by". GET /metrics: the same in the
+// Prometheus text format.
+http::Response stats_response(const stats::Snapshot& snap, const stats::ServedBy& served_by);
+http::Response metrics_response(const stats::Snapshot& snap);
 
 // 403 for a peer outside stats.allow.
 http::Response forbidden_response();
