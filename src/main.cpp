@@ -40,9 +40,7 @@ int main(int argc, char** argv)
         std::printf("forkd %s\n", FORKD_VERSION);
         return 0;
     case CommandLine::Action::top:
-        // TODO(config): a `--once` flag on the `top` subcommand; until then a
-        // stdout that is not a terminal gets one frame (top::run decides).
-        return forkd::top::run(forkd::top::Options{cmd.top_url, false, 1.0});
+        return forkd::top::run(forkd::top::Options{cmd.top_url, cmd.top_once, 1.0});
     case CommandLine::Action::check_config:
     case CommandLine::Action::serve:
         break;

@@ -148,6 +148,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
     CLI::App* top = app.add_subcommand("top", "show live worker statistics from a running forkd");
     top->add_option("url", cmd.top_url, "the /stats URL")->capture_default_str();
+    top->add_flag("--once", cmd.top_once, "print one frame and exit (for scripts)");
 
     try {
         app.parse(argc, argv);

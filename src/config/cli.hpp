@@ -33,6 +33,7 @@ struct CommandLine {
     std::optional<std::string> user;   // -u
     std::optional<std::string> group;  // -g
     std::string top_url;               // `forkd top [URL]`
+    bool top_once = false;             // `forkd top --once`: one frame, then exit
 };
 
 // Parse argv. Throws ConfigError (from config/load.hpp) on a usage error,

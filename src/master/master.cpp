@@ -19,6 +19,7 @@
 #include "forkd_version.h"
 #include "log/log.hpp"
 #include "master/notify.hpp"
+#include "stats/sampler.hpp"
 #include "worker/privileges.hpp"
 
 namespace forkd::master {
@@ -73,6 +74,7 @@ int Master::run(std::vector<std::string> argv)
         listeners_.steer(target_);
         // Room for two generations of a larger pool: TTIN and reloads grow it.
         scoreboard_ = std::make_unique<stats::Scoreboard>(std::max<std::size_t>(64, 4 * target_));
+        stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return exit_start_failed;
@@ -168,6 +170,7 @@ void Master::on_tick()
         }
         return;
     }
+    sample_stats();
     promote_ready();
     watchdog();
     kill_overdue();
@@ -190,10 +193,11 @@ void Master::on_tick()
         announced_ready_ = true;
         spdlog::info("ready: {}/{} workers, listening on {}", ready, target_, listeners_.describe());
         notify::status(fmt::format("{} workers serving {}", ready, listeners_.describe()));
-        notify::ready();
         listeners_.close_retired();  // inherited sockets the configuration no longer names
         if (upgrade_from_ != 0)
-            upgrade_done();
+            upgrade_done();  // READY=1 together with MAINPID=
+        else
+            notify::ready();
     }
 }
 
@@ -206,7 +210,10 @@ void Master::begin_shutdown(bool graceful)
     const bool first = !stopping_;
     stopping_ = true;
     graceful_ = graceful;
-    notify::stopping();
+    // After a binary upgrade the new master is the service: STOPPING=1 from
+    // us would make systemd stop it.
+    if (upgrade_child_ == 0)
+        notify::stopping();
     const uint64_t grace = graceful ? uint64_t(settings_.graceful_timeout * 1000) + 1000 : quick_shutdown_ms;
     stop_deadline_ms_ = uv_now(&loop_) + grace;
     spdlog::info("{} shutdown of {} workers", graceful ? "graceful" : "quick", procs_.size());

@@ -22,6 +22,7 @@
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
 #include "master/slots.hpp"
+#include "stats/report.hpp"
 #include "stats/scoreboard.hpp"
 
 namespace forkd::master {
@@ -84,6 +85,7 @@ private:
     void watchdog();
     void check_recycling();
     void kill_overdue();
+    void sample_stats();
     Proc* find(int slot, Role role);
     std::size_t free_entry() const;
     static void prepare_child(void* arg);
@@ -108,6 +110,9 @@ private:
     bool announced_ready_ = false;
     uint64_t watchdog_ms_ = 0;         // systemd's WatchdogSec (0: off)
     uint64_t watchdog_fed_ms_ = 0;
+    uint64_t sampled_ms_ = 0;          // stats: the last once-a-second sample
+    uint64_t reported_ms_ = 0;         // stats: the last summary line
+    stats::Reporter reporter_;
     bool stopping_ = false;
     bool graceful_ = true;
     uint64_t stop_deadline_ms_ = 0;

@@ -1,4 +1,4 @@
-// master/process.cpp: fork_child() and describe_exit().
+// master/process.cpp: fork_child().
 #include "master/process.hpp"
 
 #include <cerrno>
@@ -33,20 +33,6 @@ pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*),
     int err = errno;
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return pid < 0 ? -err : pid;
-}
-
-std::string describe_exit(int status)
-{
-    if (WIFEXITED(status))
-        return "exit code " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        std::string out = "signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
-        if (WCOREDUMP(status))
-            out += ", core dumped";
-        return out;
-    }
-    return "status " + std::to_string(status);
 }
 
 }  // namespace forkd::master

@@ -1,11 +1,10 @@
-// master/process.hpp: fork with the discipline of uv_spawn, and exit reasons.
+// master/process.hpp: fork with the discipline of uv_spawn.
 //
 // Signals are blocked around fork() so no handler runs in the child with the
 // parent's state; the child resets every disposition and its mask before it
 // runs anything else (STYLE.md habit 4). Knows nothing about slots.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
 
 namespace forkd::master {
@@ -16,8 +15,5 @@ namespace forkd::master {
 // `child(child_arg)` runs and its result is the child's exit status (via
 // _exit). Returns the child's pid in the parent, or -errno.
 pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*), void* child_arg);
-
-// "exit code 3", "signal 9 (Killed)", "signal 11 (Segmentation fault), core dumped".
-std::string describe_exit(int wait_status);
 
 }  // namespace forkd::master

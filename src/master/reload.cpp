@@ -17,6 +17,7 @@
 #include "log/log.hpp"
 #include "master/master.hpp"
 #include "master/notify.hpp"
+#include "stats/sampler.hpp"
 #include "worker/privileges.hpp"
 
 namespace forkd::master {
@@ -83,6 +84,7 @@ void Master::on_hup()
     for (Slot& s : slots_)
         s.rapid_failures = 0;
     target_ = next_target;
+    stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
     spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}",
                  generation_, target_, settings_.threads, listeners_.describe());
     maintain();
@@ -151,6 +153,7 @@ void Master::on_ttin()
     slots_[target_].steered_at_ms = 0;
     ++target_;
     listeners_.steer(target_);
+    stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
     spdlog::info("TTIN: {} workers", target_);
     maintain();
 }
@@ -166,6 +169,7 @@ void Master::on_ttou()
     --target_;
     listeners_.steer(target_);
     slots_[target_].steered_at_ms = uv_now(&loop_);
+    stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
     spdlog::info("TTOU: {} workers", target_);
 }
 

@@ -19,7 +19,7 @@ struct Slot {
     int restarts = 0;             // spawns after a worker of this slot died
     int rapid_failures = 0;       // consecutive exits before ready or soon after
     uint64_t respawn_at_ms = 0;   // backoff: not before this loop time
-    std::string last_exit;        // describe_exit() of the last unexpected exit
+    std::string last_exit;        // how the last worker here ended, unexpectedly
     uint64_t last_exit_wall_ms = 0;
     const char* recycle = nullptr; // why the active worker is to be replaced (max_requests...)
     uint64_t steered_at_ms = 0;   // a slot past the target: when connections stopped coming

@@ -17,7 +17,10 @@
 
 #include "log/log.hpp"
 #include "master/master.hpp"
+#include "master/notify.hpp"
 #include "master/process.hpp"
+#include "stats/report.hpp"
+#include "stats/sampler.hpp"
 #include "worker/worker.hpp"
 
 namespace forkd::master {
@@ -138,7 +141,7 @@ void Master::reap()
             break;
         if (pid == upgrade_child_) {
             spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving",
-                          pid, describe_exit(status));
+                          pid, stats::describe_wait_status(status));
             upgrade_child_ = 0;
             if (!settings_.pidfile.empty())
                 pidfile_.rename(settings_.pidfile);
@@ -149,7 +152,11 @@ void Master::reap()
             continue;
         Proc proc = *it;
         procs_.erase(it);
-        scoreboard_->entry(proc.entry).state.store(stats::WorkerState::exited);
+        // The final counters, then they move to the slot (totals never go
+        // backwards) and the entry is free for the next spawn.
+        stats::WorkerEntry& entry = scoreboard_->entry(proc.entry);
+        spdlog::info("{}", stats::exit_line(entry));
+        stats::retire(*scoreboard_, entry, status);
         on_exit(proc, status);
         if (exit_code_ != exit_ok)
             break;
@@ -160,7 +167,7 @@ void Master::reap()
 
 void Master::on_exit(Proc proc, int status)
 {
-    const std::string why = describe_exit(status);
+    const std::string why = stats::describe_wait_status(status);
     const uint64_t lived_ms = uv_now(&loop_) - proc.spawned_ms;
     if (stopping_ || proc.role == Role::retiring) {
         spdlog::info("worker {} (pid {}, generation {}) exited: {}", proc.slot, proc.pid, proc.generation, why);
@@ -267,6 +274,40 @@ void Master::kill_overdue()
             kill(p.pid, SIGKILL);
             p.kill_at_ms = 0;
         }
+    }
+}
+
+// --- statistics ----------------------------------------------------------
+
+// Once a second the master's figures (RSS, CPU, accept queues, restarts) go
+// into the scoreboard, where /stats and /metrics read them; every
+// stats.interval a summary line goes to the log and to systemd's STATUS=.
+void Master::sample_stats()
+{
+    const uint64_t now = uv_now(&loop_);
+    if (now - sampled_ms_ >= 1000) {
+        sampled_ms_ = now;
+        std::vector<stats::SlotView> views;
+        views.reserve(slots_.size());
+        for (const Slot& slot : slots_) {
+            stats::SlotView v;
+            v.slot = slot.index;
+            if (const Proc* p = find(slot.index, Role::active))
+                v.pid = p->pid;
+            v.restarts = slot.restarts;
+            const std::vector<int> fds = listeners_.fds(std::size_t(slot.index));
+            v.listen_fd = fds.empty() || !listeners_.per_slot() ? -1 : fds[0];
+            views.push_back(v);
+        }
+        stats::sample_master(*scoreboard_, views);
+    }
+    if (settings_.stats.interval > 0 && now - reported_ms_ >= uint64_t(settings_.stats.interval * 1000)) {
+        if (reported_ms_ != 0) {
+            const stats::Reporter::Report r = reporter_.report(*scoreboard_);
+            spdlog::info("{}", r.line);
+            notify::status(r.status);
+        }
+        reported_ms_ = now;
     }
 }
 
