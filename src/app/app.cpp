@@ -11,6 +11,9 @@
 // Must not touch the connection's socket or the worker's handles.
 #include "app/app.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <memory>
 #include <new>
 
@@ -197,9 +200,11 @@ void App::answer(http::Connection& conn, stats::Endpoint endpoint, http::Respons
     answering_ = stats::Endpoint::other;
 }
 
-void App::on_response(const http::Connection& conn, const http::Request&, int status, std::size_t,
-                      uint64_t duration_ns) noexcept
+void App::on_response(const http::Connection& conn, const http::Request& request, int status,
+                      std::size_t bytes, uint64_t duration_ns) noexcept
 {
+    if (access_log_ != nullptr)
+        write_access_log(conn, request, status, bytes, duration_ns);
     ++requests_;
     // The hot path of the statistics: a few relaxed stores, no lock, no
     // allocation, no system call (see stats/scoreboard.hpp).
@@ -207,6 +212,36 @@ void App::on_response(const http::Connection& conn, const http::Request&, int st
     const http::Context& ctx = conn.context();
     entry_->bytes_in.store(ctx.bytes_in, std::memory_order_relaxed);
     entry_->bytes_out.store(ctx.bytes_out, std::memory_order_relaxed);
+}
+
+void App::write_access_log(const http::Connection& conn, const http::Request& request, int status,
+                           std::size_t bytes, uint64_t duration_ns) noexcept
+{
+    char peer[INET6_ADDRSTRLEN] = "-";
+    sockaddr_storage ss{};
+    if (conn.peer(ss)) {
+        const void* addr = ss.ss_family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr);
+        inet_ntop(ss.ss_family, addr, peer, sizeof peer);
+    }
+    log::AccessRecord r;
+    r.peer = peer;
+    r.method = request.method_name();
+    r.target = request.target;
+    r.version_major = request.version_major;
+    r.version_minor = request.version_minor;
+    r.status = status;
+    r.bytes = bytes;
+    r.referer = request.referer;
+    r.user_agent = request.user_agent;
+    r.seconds = double(duration_ns) / 1e9;
+    r.worker = identity_.slot;
+    try {
+        access_log_->write(r);
+    } catch (const std::exception&) {
+        // A log line is never worth a request: drop it (spdlog reports its own errors).
+    }
 }
 
 bool App::execute(http::Connection& conn, Plan& p, http::Response& now)

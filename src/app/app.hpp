@@ -17,6 +17,7 @@
 #include "app/routes.hpp"
 #include "config/settings.hpp"
 #include "http/connection.hpp"
+#include "log/access.hpp"
 #include "offload/pool.hpp"
 #include "stats/scoreboard.hpp"
 
@@ -42,6 +43,9 @@ public:
 
     // While draining, /healthz answers 503.
     void set_draining(bool draining) { draining_ = draining; }
+
+    // Write a line per response here (nullptr: no access log).
+    void set_access_log(log::AccessLog* access_log) { access_log_ = access_log; }
 
     uint64_t requests() const { return requests_; }
 
@@ -72,6 +76,8 @@ private:
     void answer(http::Connection& conn, stats::Endpoint endpoint, http::Response&& response) noexcept;
     void fire(TimerWait* wait, http::Response&& response) noexcept;
     bool peer_allowed(const http::Connection& conn) const;
+    void write_access_log(const http::Connection& conn, const http::Request& request, int status,
+                          std::size_t bytes, uint64_t duration_ns) noexcept;
     http::Response stats_now(bool prometheus) const;
 
     uv_loop_t* loop_;
@@ -79,6 +85,7 @@ private:
     offload::Pool& pool_;
     WorkerIdentity identity_;
     bool draining_ = false;
+    log::AccessLog* access_log_ = nullptr;
     uint64_t requests_ = 0;
 
     AllowList stats_allow_;        // settings.stats.allow, parsed once

@@ -1,6 +1,7 @@
 // log/access.cpp: access-log lines and their async writer.
 #include "log/access.hpp"
 
+#include <csignal>
 #include <ctime>
 #include <stdexcept>
 
@@ -62,23 +63,20 @@ std::string AccessLog::format(const AccessRecord& r, bool json, std::time_t now)
                        r.status, r.bytes, log_field(r.referer), log_field(r.user_agent), r.seconds);
 }
 
-std::shared_ptr<spdlog::logger> AccessLog::make_logger(const config::LogSettings& settings)
+std::shared_ptr<spdlog::logger> AccessLog::make_logger() const
 {
     spdlog::sink_ptr sink;
     try {
-        if (settings.access_log == "-")
+        if (settings_.access_log == "-")
             sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
         else
-            sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.access_log, false);
+            sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings_.access_log, false);
     } catch (const spdlog::spdlog_ex& e) {
-        throw std::runtime_error("cannot open access_log '" + settings.access_log + "': " + e.what());
+        throw std::runtime_error("cannot open access_log '" + settings_.access_log + "': " + e.what());
     }
-    // One queue and one thread per worker; when the disk falls behind by
-    // 8192 lines, the oldest queued lines are dropped rather than the loop
-    // blocked (overrun_oldest).
-    static std::shared_ptr<spdlog::details::thread_pool> pool =
-        std::make_shared<spdlog::details::thread_pool>(8192, 1);
-    auto logger = std::make_shared<spdlog::async_logger>("access", std::move(sink), pool,
+    // When the disk falls behind by a whole queue, the oldest queued lines
+    // are dropped rather than the loop blocked (overrun_oldest).
+    auto logger = std::make_shared<spdlog::async_logger>("access", std::move(sink), pool_,
                                                          spdlog::async_overflow_policy::overrun_oldest);
     logger->set_pattern("%v");
     logger->set_level(spdlog::level::info);
@@ -90,17 +88,33 @@ std::unique_ptr<AccessLog> AccessLog::open(const config::LogSettings& settings)
 {
     if (settings.access_log.empty())
         return nullptr;
-    return std::unique_ptr<AccessLog>(new AccessLog(settings, make_logger(settings)));
+    return std::unique_ptr<AccessLog>(new AccessLog(settings));
 }
 
-AccessLog::AccessLog(config::LogSettings settings, std::shared_ptr<spdlog::logger> logger)
-    : settings_(std::move(settings)), logger_(std::move(logger)), json_(settings_.access_log_format == "json")
+AccessLog::AccessLog(config::LogSettings settings)
+    : settings_(std::move(settings)), json_(settings_.access_log_format == "json")
 {
+    // The writer thread must never take a signal meant for the loop: it is
+    // created with every signal blocked (a new thread inherits the mask).
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+        pool_ = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+    } catch (...) {
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    logger_ = make_logger();
 }
 
 AccessLog::~AccessLog()
 {
-    flush();
+    // The pool's destructor drains its queue and joins its thread: every
+    // line already handed over is written before the worker exits.
+    logger_.reset();
+    pool_.reset();
 }
 
 void AccessLog::write(const AccessRecord& record)
@@ -113,8 +127,7 @@ void AccessLog::reopen()
     if (settings_.access_log == "-")
         return;
     try {
-        flush();
-        logger_ = make_logger(settings_);
+        logger_ = make_logger();
     } catch (const std::exception& e) {
         spdlog::error("access log reopen failed, keeping the old file: {}", e.what());
     }

@@ -19,6 +19,9 @@
 
 namespace spdlog {
 class logger;
+namespace details {
+class thread_pool;
+}
 }
 
 namespace forkd::log {
@@ -42,6 +45,7 @@ public:
     // nullptr when the access log is off. Throws std::runtime_error if the
     // file cannot be opened.
     static std::unique_ptr<AccessLog> open(const config::LogSettings& settings);
+    // Writes out every queued line, then stops the writer thread.
     ~AccessLog();
 
     void write(const AccessRecord& record);
@@ -52,10 +56,11 @@ public:
     static std::string format(const AccessRecord& record, bool json, std::time_t now);
 
 private:
-    AccessLog(config::LogSettings settings, std::shared_ptr<spdlog::logger> logger);
-    static std::shared_ptr<spdlog::logger> make_logger(const config::LogSettings& settings);
+    explicit AccessLog(config::LogSettings settings);
+    std::shared_ptr<spdlog::logger> make_logger() const;
 
     config::LogSettings settings_;
+    std::shared_ptr<spdlog::details::thread_pool> pool_;
     std::shared_ptr<spdlog::logger> logger_;
     bool json_;
 };

@@ -26,6 +26,7 @@
 #include "app/app.hpp"
 #include "http/connection.hpp"
 #include "http/date.hpp"
+#include "log/access.hpp"
 #include "log/log.hpp"
 #include "offload/pool.hpp"
 #include "worker/privileges.hpp"
@@ -67,6 +68,7 @@ private:
     const Spec& spec_;
     const config::Settings& settings_;
     uv_loop_t loop_{};
+    std::unique_ptr<log::AccessLog> access_log_;
     std::unique_ptr<offload::Pool> pool_;
     std::unique_ptr<app::App> app_;
     http::Context ctx_;
@@ -101,6 +103,7 @@ int Worker::boot()
         // Logs first, as the master's user (the files may be root's), then
         // drop privileges before anything a client sends is looked at.
         log::setup(settings_.log, "worker " + std::to_string(spec_.slot));
+        access_log_ = log::AccessLog::open(settings_.log);
         const std::string failed =
             drop_privileges(resolve_identity(settings_.user, settings_.group));
         if (!failed.empty())
@@ -125,6 +128,7 @@ int Worker::boot()
     app_ = std::make_unique<app::App>(&loop_, settings_, *pool_,
                                       app::WorkerIdentity{spec_.slot, spec_.generation},
                                       spec_.scoreboard);
+    app_->set_access_log(access_log_.get());
     ctx_.loop = &loop_;
     ctx_.limits = http::Limits::from(settings_);
     ctx_.handler = app_.get();
@@ -262,6 +266,8 @@ void Worker::on_sigquit()
 void Worker::on_sigusr1()
 {
     log::reopen();
+    if (access_log_)
+        access_log_->reopen();
 }
 
 void Worker::begin_drain()
@@ -336,6 +342,7 @@ int Worker::run()
     if (rc != 0)
         spdlog::warn("uv_loop_close: {} (a handle was left open)", uv_err_name(rc));
     spdlog::debug("exiting after {} requests", app_->requests());
+    access_log_.reset();  // writes what is queued: we leave by _exit, no destructors run
     log::flush();
     return exit_ok;
 }

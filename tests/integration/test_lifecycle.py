@@ -208,3 +208,28 @@ def test_an_unknown_user_is_a_start_up_error(tmp_path):
     result = run_forkd("-b", "127.0.0.1:1", "-u", "no-such-user-here")
     assert result.returncode != 0
     assert "user 'no-such-user-here' does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["combined", "json"])
+def test_access_log_lines_and_usr1_reopen(forkd, tmp_path, fmt):
+    access = tmp_path / "access.log"
+    server = forkd(config={"workers": 2, "log": {"access_log": str(access), "access_log_format": fmt}})
+    for i in range(10):
+        assert server.get(f"/hello?i={i}", headers={"User-Agent": 'probe "x"'})[0] == 200
+    wait_for(lambda: access.exists() and access.read_text().count("\n") >= 10 or None, 5, "10 access lines")
+    lines = access.read_text().splitlines()
+    if fmt == "json":
+        import json
+        records = [json.loads(line) for line in lines]
+        assert {r["target"] for r in records} == {f"/hello?i={i}" for i in range(10)}
+        assert all(r["status"] == 200 and r["user_agent"] == 'probe "x"' for r in records)
+    else:
+        assert all(re.match(r'127\.0\.0\.1 - - \[[^\]]+\] "GET /hello\?i=\d HTTP/1\.1" 200 \d+ "-" '
+                            r'"probe \\x22x\\x22" \d+\.\d{6}$', line) for line in lines), lines
+    # logrotate: rename, USR1, and the next lines go to a new file
+    access.rename(tmp_path / "access.log.1")
+    server.signal_master(signal.SIGUSR1)
+    wait_for(lambda: access.exists() or None, 5, "a new access log")
+    assert server.get("/hello?after=rotate")[0] == 200
+    wait_for(lambda: "after=rotate" in access.read_text() or None, 5, "the line in the new file")
+    assert "after=rotate" not in (tmp_path / "access.log.1").read_text()
