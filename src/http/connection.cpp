@@ -207,7 +207,13 @@ void Connection::respond(Response&& response) {
     }
     const Request& request = parser_.request();
     uint64_t duration_ns = uv_hrtime() - request.start_ns;
-    bool keep_alive = request.keep_alive && !draining_ && !ctx_.draining && ctx_.limits.keepalive_ms > 0;
+    // While draining, a response says "Connection: close", unless more
+    // requests the client pipelined are already here: those are answered
+    // too (the last one closes), so a drain never leaves requests unanswered
+    // that the client had already sent.
+    const bool more_buffered = in_.size() > dispatch_pos_;
+    bool keep_alive = request.keep_alive && ctx_.limits.keepalive_ms > 0 &&
+                      (!(draining_ || ctx_.draining) || more_buffered);
     ++requests_served_;
     queue(response, keep_alive, duration_ns);
     if (keep_alive) {
@@ -278,6 +284,7 @@ void Connection::process() {
             Request& request = parser_.request();
             request.start_ns = uv_hrtime();
             answer_pending_ = true;
+            dispatch_pos_ = pos;  // in_ beyond this is not parsed yet (respond() looks)
             ctx_.handler->on_request(*this, request);  // may call respond() right here
             continue;
         }
@@ -291,6 +298,7 @@ void Connection::process() {
     } else if (pos > 0) {
         in_.erase(0, pos);
     }
+    dispatch_pos_ = 0;
     flush();
     settle();
 }

@@ -138,6 +138,7 @@ private:
     uint64_t requests_served_ = 0;
 
     std::string in_;           // received, not yet parsed (pipelined requests)
+    std::size_t dispatch_pos_ = 0; // inside process(): in_ up to here is parsed
     std::string out_;          // responses not yet handed to the socket
     std::string writing_buf_;  // the bytes of the write in flight; live until its callback
     int handles_open_ = 0;     // tcp_ and timer_ until their close callbacks ran

@@ -34,6 +34,9 @@
 namespace forkd::worker {
 namespace {
 
+// While draining, a keep-alive connection idle this long is closed.
+constexpr uint64_t drain_idle_ms = 1000;
+
 class Worker {
 public:
     explicit Worker(const Spec& spec);
@@ -76,6 +79,7 @@ private:
     std::array<uv_signal_t, 4> signals_{};
     uv_timer_t tick_{};            // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};  // drain deadline
+    uv_timer_t drain_idle_timer_{}; // drain: when idle keep-alive connections close
     bool draining_ = false;
     bool closing_ = false;
     uint64_t served_at_last_tick_ = 0;
@@ -168,6 +172,8 @@ int Worker::boot()
     }
     uv_timer_init(&loop_, &graceful_timer_);
     graceful_timer_.data = this;
+    uv_timer_init(&loop_, &drain_idle_timer_);
+    drain_idle_timer_.data = this;
 
     for (int fd : spec_.listen_fds) {
         auto l = std::make_unique<Listener>();
@@ -280,17 +286,22 @@ void Worker::begin_drain()
     }
     ctx_.draining = true;
     app_->set_draining(true);
-    // Idle keep-alive connections close now (a client that sends on one
-    // just as it closes retries, as HTTP clients do). A connection that has
-    // not sent its first request yet is not idle but on its way: it was
-    // accepted for a request, so that request is served, with
-    // "Connection: close" (or header_timeout ends it).
-    for (http::Connection* c = ctx_.first; c != nullptr;) {
-        http::Connection* next = c->next;  // drain() may unlink c
-        if (c->requests_served() > 0)
-            c->drain();
-        c = next;
-    }
+    // Keep-alive connections are not closed at once: a client may be
+    // sending its next request on one right now, and would see the close
+    // instead of an answer. Every response from now on says
+    // "Connection: close", so busy connections end cleanly; those still
+    // idle after drain_idle_ms are closed then. A connection that has not
+    // sent its first request yet is on its way: it was accepted for a
+    // request, so that request is served (or header_timeout ends it).
+    uv_timer_start(&drain_idle_timer_, [](uv_timer_t* t) noexcept {
+        auto* self = static_cast<Worker*>(t->data);
+        for (http::Connection* c = self->ctx_.first; c != nullptr;) {
+            http::Connection* next = c->next;  // drain() may unlink c
+            if (c->requests_served() > 0)
+                c->drain();
+            c = next;
+        }
+    }, std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
     uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
     uv_timer_start(&graceful_timer_, [](uv_timer_t* t) noexcept {
         auto* self = static_cast<Worker*>(t->data);
@@ -329,6 +340,7 @@ void Worker::close_handles()
         uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&graceful_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&drain_idle_timer_), nullptr);
 }
 
 int Worker::run()

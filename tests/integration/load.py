@@ -9,7 +9,8 @@ A failure is what a user would call one: a refused or reset connection, a
 timeout, a non-200 answer, or a connection closed mid-response. A server may
 close an idle keep-alive connection, or answer with "Connection: close" and
 leave later pipelined requests unanswered; HTTP clients retry those requests
-(RFC 9112 9.3.1), and so does this one, counting them as `retried`, not failed.
+(RFC 9112 9.3.1), and so does this one, counting them as `retried`. forkd
+aims at none of either: the lifecycle tests require both to be 0.
 """
 
 import socket
