@@ -238,3 +238,43 @@ def test_access_log_lines_and_usr1_reopen(forkd, tmp_path, fmt):
     assert server.get("/hello?after=rotate")[0] == 200
     wait_for(lambda: "after=rotate" in access.read_text() or None, 5, "the line in the new file")
     assert "after=rotate" not in (tmp_path / "access.log.1").read_text()
+
+
+def test_a_crash_loop_stops_the_master_with_a_clear_error(tmp_path):
+    """Workers that cannot boot (their access log cannot be opened) are
+    restarted with backoff, then the master gives up with exit code 1."""
+    from conftest import DEFAULT_CONFIG, FORKD_BIN, free_port, merge_config, render_config
+    import subprocess
+    (tmp_path / "a-file").write_text("")  # a path through a file can never be opened
+    config = merge_config(DEFAULT_CONFIG, {"workers": 1, "bind": [f"127.0.0.1:{free_port()}"],
+                                           "log": {"access_log": str(tmp_path / "a-file/access.log")}})
+    (tmp_path / "forkd.toml").write_text(render_config(config))
+    started = time.monotonic()
+    result = subprocess.run([FORKD_BIN, "-c", str(tmp_path / "forkd.toml")], capture_output=True,
+                            text=True, timeout=30, stdin=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert "cannot open access_log" in result.stderr
+    assert re.search(r"worker 0 exited early 6 times in a row \(last: exit code 3\); giving up", result.stderr)
+    # backed off (0 + 0.1 + 0.2 + 0.4 + 0.8 s between the six boots), not spinning
+    assert 1.0 < elapsed < 20, elapsed
+    assert result.stderr.count("spawned worker 0") == 6
+
+
+def test_a_reload_whose_workers_cannot_boot_keeps_the_old_generation(forkd, tmp_path):
+    server = forkd(config={"workers": 2})
+    pids = server.worker_pids()
+    good = server.config_path.read_text()
+    (tmp_path / "a-file").write_text("")
+    bad = good.replace("[log]", f'[log]\naccess_log = "{tmp_path}/a-file/access.log"')
+    assert bad != good
+    server.config_path.write_text(bad)
+    server.allow_errors(r"cannot open access_log|died after|reload failed|exited early")
+    with Load(server.host, server.port) as load:
+        load.wait_ok(20)
+        server.signal_master(signal.SIGHUP)
+        wait_log(server, r"reload failed: worker \d exited early 6 times in a row", timeout=30)
+        load.wait_ok(20)
+    assert load.failures == [] and load.retried == 0, load.summary()
+    assert server.worker_pids() == pids  # the old generation never stopped serving
+    assert generation_of(server) == 1
