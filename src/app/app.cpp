@@ -176,6 +176,17 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
     stats::Endpoint endpoint = stats::Endpoint::other;
     try {
         Plan p = plan(request, settings_);
+        // With stats.bind, /stats and /metrics live on that address only,
+        // and it serves nothing else but /healthz.
+        if (!settings_.stats.bind.empty() && p.action != Action::respond) {
+            const bool stats_route = p.action == Action::stats || p.action == Action::metrics;
+            if (conn.context().admin ? !stats_route && p.route != Route::healthz : stats_route) {
+                p.action = Action::respond;
+                p.response = http::error_response(404, conn.context().admin
+                    ? "no such path on stats.bind: it serves /stats, /metrics and /healthz"
+                    : "no such path here: /stats and /metrics are served on stats.bind (" + settings_.stats.bind + ")");
+            }
+        }
         endpoint = endpoint_of(p.action);
         if (!execute(conn, p, now))
             return;  // a timer or a job answers
@@ -413,6 +424,8 @@ std::size_t App::cancel_timers() noexcept
 
 bool App::peer_allowed(const http::Connection& conn) const
 {
+    if (conn.context().admin)
+        return true;  // the stats.bind address is the access control
     sockaddr_storage peer{};
     if (!conn.peer(peer))
         return false;

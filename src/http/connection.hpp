@@ -60,6 +60,7 @@ struct Context {
     Limits limits;
     Handler* handler = nullptr;
     bool draining = false;  // set by the worker: finish the current request, then close
+    bool admin = false;     // connections of the stats.bind listener (the app serves only stats)
 
     // Intrusive list of open connections (for drain) and counters.
     Connection* first = nullptr;

@@ -118,14 +118,28 @@ int Listeners::bind_one(const config::BindAddress& a) const
 
 void Listeners::open(const config::Settings& settings, std::size_t slots)
 {
+    // What the configuration wants: its bind addresses, and the optional
+    // stats.bind (one socket that every worker shares, for /stats and /metrics).
+    struct Want {
+        config::BindAddress address;
+        bool admin;
+    };
+    std::vector<Want> wants;
+    for (const config::BindAddress& a : settings.bind)
+        wants.push_back({a, false});
+    config::BindAddress admin;
+    if (!settings.stats.bind.empty() && config::parse_bind(settings.stats.bind, admin))
+        wants.push_back({admin, true});
+    auto same = [](const Group& g, const Want& w) { return g.address == w.address && g.admin == w.admin; };
+
     const bool mode_changed = !groups_.empty() && reuse_port_ != settings.reuse_port;
     std::vector<Group> kept, added;
     std::vector<Group> dropped;
     for (Group& g : groups_) {
         bool wanted = false;
-        for (const config::BindAddress& a : settings.bind)
-            wanted = wanted || a == g.address;
-        (wanted && !mode_changed ? kept : dropped).push_back(std::move(g));
+        for (const Want& w : wants)
+            wanted = wanted || same(g, w);
+        (wanted && (!mode_changed || g.admin) ? kept : dropped).push_back(std::move(g));
     }
     groups_.clear();
     const bool old_reuse = reuse_port_;
@@ -133,15 +147,15 @@ void Listeners::open(const config::Settings& settings, std::size_t slots)
     reuse_port_ = settings.reuse_port;
     backlog_ = settings.backlog;
     try {
-        for (const config::BindAddress& want : settings.bind) {
+        for (const Want& want : wants) {
             bool have = false;
             for (const Group& g : kept)
-                have = have || g.address == want;
+                have = have || same(g, want);
             if (have)
                 continue;
             if (!mode_changed)
-                probe_free(want);
-            Group g{want, {}, !reuse_port_};
+                probe_free(want.address);
+            Group g{want.address, {}, !reuse_port_ || want.admin, want.admin};
             added.push_back(std::move(g));
             Group& ng = added.back();
             const std::size_t n = ng.shared ? 1 : std::max<std::size_t>(slots, 1);
@@ -166,10 +180,10 @@ void Listeners::open(const config::Settings& settings, std::size_t slots)
     // Keep the order of the configuration for fds() and describe(). The
     // added groups are in that order already (their port may have been 0).
     std::size_t next_added = 0;
-    for (const config::BindAddress& want : settings.bind) {
+    for (const Want& want : wants) {
         bool from_kept = false;
         for (Group& g : kept) {
-            if (!g.fds.empty() && g.address == want) {
+            if (!g.fds.empty() && same(g, want)) {
                 groups_.push_back(std::move(g));
                 from_kept = true;
             }
@@ -249,8 +263,18 @@ std::vector<int> Listeners::fds(std::size_t slot) const
     std::vector<int> out;
     for (const Group& g : groups_) {
         const std::size_t i = g.shared ? 0 : slot;
-        if (i < g.fds.size())
+        if (!g.admin && i < g.fds.size())
             out.push_back(g.fds[i]);
+    }
+    return out;
+}
+
+std::vector<int> Listeners::admin_fds() const
+{
+    std::vector<int> out;
+    for (const Group& g : groups_) {
+        if (g.admin)
+            out.insert(out.end(), g.fds.begin(), g.fds.end());
     }
     return out;
 }
@@ -261,7 +285,7 @@ std::vector<int> Listeners::others(std::size_t slot) const
     for (const std::vector<Group>* list : {&groups_, &retired_}) {
         for (const Group& g : *list) {
             for (std::size_t i = 0; i < g.fds.size(); ++i) {
-                if (list == &retired_ || (!g.shared && i != slot))
+                if (list == &retired_ || (!g.shared && !g.admin && i != slot))
                     out.push_back(g.fds[i]);
             }
         }
@@ -315,9 +339,15 @@ std::string Listeners::describe_fds() const
     for (const Group& g : groups_) {
         if (!out.empty())
             out += ';';
-        out += g.address.to_string() + '=';
-        for (std::size_t i = 0; i < g.fds.size(); ++i)
-            out += (i ? "," : "") + std::to_string(g.fds[i]);
+        if (g.admin)
+            out += "stats@";
+        out += g.address.to_string();
+        out += '=';
+        for (std::size_t i = 0; i < g.fds.size(); ++i) {
+            if (i != 0)
+                out += ',';
+            out += std::to_string(g.fds[i]);
+        }
     }
     return out;
 }
@@ -325,7 +355,7 @@ std::string Listeners::describe_fds() const
 std::size_t Listeners::inherit_from_environment()
 {
     std::vector<Group> found;
-    auto adopt = [&found](const config::BindAddress& address, int fd, bool force_shared) {
+    auto adopt = [&found](const config::BindAddress& address, int fd, bool force_shared, bool admin = false) {
         int listening = 0, reuse = 0;
         socklen_t len = sizeof listening;
         if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
@@ -333,12 +363,12 @@ std::size_t Listeners::inherit_from_environment()
         len = sizeof reuse;
         getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuse, &len);
         for (Group& g : found) {
-            if (g.address == address) {
+            if (g.address == address && g.admin == admin) {
                 g.fds.push_back(fd);
                 return;
             }
         }
-        found.push_back(Group{address, {fd}, force_shared || reuse == 0});
+        found.push_back(Group{address, {fd}, force_shared || admin || reuse == 0, admin});
     };
     if (const char* text = std::getenv("FORKD_INHERIT_FDS")) {
         // "127.0.0.1:8000=5,6;[::1]:8000=7,8", written by describe_fds().
@@ -348,7 +378,10 @@ std::size_t Listeners::inherit_from_environment()
             std::size_t end = spec.find(';', pos);
             if (end == std::string::npos)
                 end = spec.size();
-            const std::string item = spec.substr(pos, end - pos);
+            std::string item = spec.substr(pos, end - pos);
+            const bool admin = item.rfind("stats@", 0) == 0;
+            if (admin)
+                item.erase(0, 6);
             const std::size_t eq = item.rfind('=');
             config::BindAddress address;
             if (eq == std::string::npos || !config::parse_bind(item.substr(0, eq), address))
@@ -358,7 +391,7 @@ std::size_t Listeners::inherit_from_environment()
                 std::size_t comma = item.find(',', p);
                 if (comma == std::string::npos)
                     comma = item.size();
-                adopt(address, std::stoi(item.substr(p, comma - p)), false);
+                adopt(address, std::stoi(item.substr(p, comma - p)), false, admin);
                 p = comma + 1;
             }
             pos = end + 1;
@@ -399,11 +432,20 @@ std::size_t Listeners::inherit_from_environment()
 
 std::string Listeners::describe() const
 {
-    std::string out;
+    std::string out, admin;
     for (const Group& g : groups_) {
+        if (g.admin) {
+            admin = g.address.to_string();
+            continue;
+        }
         if (!out.empty())
             out += ", ";
         out += g.address.to_string();
+    }
+    if (!admin.empty()) {
+        out += " (/stats and /metrics on ";
+        out += admin;
+        out += ')';
     }
     return out;
 }

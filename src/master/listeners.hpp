@@ -60,6 +60,8 @@ public:
 
     // The fds a worker in `slot` listens on (one per bind address).
     std::vector<int> fds(std::size_t slot) const;
+    // The stats.bind socket every worker also listens on (empty: none).
+    std::vector<int> admin_fds() const;
     // Every fd not belonging to `slot` (a new worker closes them).
     std::vector<int> others(std::size_t slot) const;
 
@@ -82,6 +84,7 @@ private:
         std::vector<int> fds;  // per slot; a single one when shared
         bool shared = false;   // one socket for every slot (reuse_port = false, or
                                // an activated socket without SO_REUSEPORT)
+        bool admin = false;    // stats.bind: /stats and /metrics only, shared
     };
     int bind_one(const config::BindAddress& address) const;
     void close_group(Group& g);

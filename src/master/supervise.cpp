@@ -123,6 +123,7 @@ int Master::run_child(void* arg)
     spec.slot = proc.slot;
     spec.generation = proc.generation;
     spec.listen_fds = self->listeners_.fds(std::size_t(proc.slot));
+    spec.admin_fds = self->listeners_.admin_fds();
     spec.settings = &self->settings_;
     spec.scoreboard = &self->scoreboard_->entry(proc.entry);
     spec.master_pid = getppid();

@@ -46,6 +46,7 @@ private:
     struct Listener {
         uv_tcp_t tcp;
         Worker* self;
+        http::Context* ctx;    // the main one, or the stats.bind one
         bool waiting = false;  // a connection is pending but we are at worker_connections
     };
     struct SignalEntry {
@@ -63,6 +64,9 @@ private:
     void finish_if_drained();
     void close_handles();
     void accept_from(Listener& l);
+    std::size_t open_connections() const { return ctx_.open + admin_ctx_.open; }
+    // Call fn(connection) for every open connection (fn may close it).
+    template <class Fn> void each_connection(Fn fn);
     void on_tick();
 
     static void on_connection(uv_stream_t* server, int status) noexcept;
@@ -74,7 +78,8 @@ private:
     std::unique_ptr<log::AccessLog> access_log_;
     std::unique_ptr<offload::Pool> pool_;
     std::unique_ptr<app::App> app_;
-    http::Context ctx_;
+    http::Context ctx_;        // connections of the bind addresses
+    http::Context admin_ctx_;  // connections of stats.bind (if any)
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uv_signal_t, 4> signals_{};
     uv_timer_t tick_{};            // once a second: Date, heartbeat, parent check
@@ -133,11 +138,14 @@ int Worker::boot()
                                       app::WorkerIdentity{spec_.slot, spec_.generation},
                                       spec_.scoreboard);
     app_->set_access_log(access_log_.get());
-    ctx_.loop = &loop_;
-    ctx_.limits = http::Limits::from(settings_);
-    ctx_.handler = app_.get();
-    ctx_.owner = this;
-    ctx_.on_closed = &Worker::on_connection_closed;
+    for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
+        ctx->loop = &loop_;
+        ctx->limits = http::Limits::from(settings_);
+        ctx->handler = app_.get();
+        ctx->owner = this;
+        ctx->on_closed = &Worker::on_connection_closed;
+    }
+    admin_ctx_.admin = true;
 
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
         uv_signal_init(&loop_, &signals_[i]);
@@ -175,9 +183,15 @@ int Worker::boot()
     uv_timer_init(&loop_, &drain_idle_timer_);
     drain_idle_timer_.data = this;
 
-    for (int fd : spec_.listen_fds) {
+    std::vector<std::pair<int, http::Context*>> adopt;
+    for (int fd : spec_.listen_fds)
+        adopt.emplace_back(fd, &ctx_);
+    for (int fd : spec_.admin_fds)
+        adopt.emplace_back(fd, &admin_ctx_);
+    for (auto [fd, ctx] : adopt) {
         auto l = std::make_unique<Listener>();
         l->self = this;
+        l->ctx = ctx;
         uv_tcp_init(&loop_, &l->tcp);
         l->tcp.data = l.get();
         if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
@@ -209,25 +223,25 @@ void Worker::accept_from(Listener& l)
     // Past worker_connections we leave the connection in libuv's hands:
     // libuv stops polling this listener until uv_accept() is called, so the
     // kernel queue absorbs the excess instead of us (backpressure, not reset).
-    if (ctx_.open >= std::size_t(settings_.worker_connections)) {
+    if (l.ctx->open >= std::size_t(settings_.worker_connections)) {
         l.waiting = true;
         return;
     }
     l.waiting = false;
-    http::Connection::accept(reinterpret_cast<uv_stream_t*>(&l.tcp), ctx_);
-    spec_.scoreboard->connections.store(uint32_t(ctx_.open), std::memory_order_relaxed);
+    http::Connection::accept(reinterpret_cast<uv_stream_t*>(&l.tcp), *l.ctx);
+    spec_.scoreboard->connections.store(uint32_t(open_connections()), std::memory_order_relaxed);
 }
 
 void Worker::on_connection_closed(http::Context& ctx) noexcept
 {
     auto* self = static_cast<Worker*>(ctx.owner);
-    self->spec_.scoreboard->connections.store(uint32_t(ctx.open), std::memory_order_relaxed);
+    self->spec_.scoreboard->connections.store(uint32_t(self->open_connections()), std::memory_order_relaxed);
     if (self->draining_) {
         self->finish_if_drained();
         return;
     }
     for (auto& l : self->listeners_) {
-        if (l->waiting && ctx.open < std::size_t(self->settings_.worker_connections))
+        if (l->waiting && l->ctx == &ctx && ctx.open < std::size_t(self->settings_.worker_connections))
             self->accept_from(*l);
     }
 }
@@ -240,8 +254,8 @@ void Worker::on_tick()
     // Requests are counted by the app as they are answered; once a second
     // only the gauges (offload threads, accept queue) and byte totals.
     stats::WorkerTick tick;
-    tick.bytes_in = ctx_.bytes_in;
-    tick.bytes_out = ctx_.bytes_out;
+    tick.bytes_in = ctx_.bytes_in + admin_ctx_.bytes_in;
+    tick.bytes_out = ctx_.bytes_out + admin_ctx_.bytes_out;
     tick.offload_threads = pool_->threads();
     tick.offload_busy = pool_->busy();
     tick.offload_queued = uint32_t(pool_->depth());
@@ -280,11 +294,11 @@ void Worker::begin_drain()
 {
     draining_ = true;
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
-    spdlog::debug("draining {} connections", ctx_.open);
+    spdlog::debug("draining {} connections", open_connections());
     for (auto& l : listeners_) {
         uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
     }
-    ctx_.draining = true;
+    ctx_.draining = admin_ctx_.draining = true;
     app_->set_draining(true);
     // Keep-alive connections are not closed at once: a client may be
     // sending its next request on one right now, and would see the close
@@ -294,26 +308,19 @@ void Worker::begin_drain()
     // sent its first request yet is on its way: it was accepted for a
     // request, so that request is served (or header_timeout ends it).
     uv_timer_start(&drain_idle_timer_, [](uv_timer_t* t) noexcept {
-        auto* self = static_cast<Worker*>(t->data);
-        for (http::Connection* c = self->ctx_.first; c != nullptr;) {
-            http::Connection* next = c->next;  // drain() may unlink c
-            if (c->requests_served() > 0)
-                c->drain();
-            c = next;
-        }
+        static_cast<Worker*>(t->data)->each_connection([](http::Connection& c) {
+            if (c.requests_served() > 0)
+                c.drain();
+        });
     }, std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
     uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
     uv_timer_start(&graceful_timer_, [](uv_timer_t* t) noexcept {
         auto* self = static_cast<Worker*>(t->data);
-        spdlog::warn("graceful_timeout: closing {} connections still open", self->ctx_.open);
+        spdlog::warn("graceful_timeout: closing {} connections still open", self->open_connections());
         // Requests still waiting on a timer are answered (503) now rather than
         // when their timer fires; jobs already running on a thread cannot be.
         self->app_->cancel_timers();
-        for (http::Connection* c = self->ctx_.first; c != nullptr;) {
-            http::Connection* next = c->next;
-            c->close();
-            c = next;
-        }
+        self->each_connection([](http::Connection& c) { c.close(); });
         self->finish_if_drained();
     }, grace_ms, 0);
     finish_if_drained();
@@ -321,8 +328,20 @@ void Worker::begin_drain()
 
 void Worker::finish_if_drained()
 {
-    if (ctx_.open == 0 && !closing_)
+    if (open_connections() == 0 && !closing_)
         close_handles();
+}
+
+template <class Fn>
+void Worker::each_connection(Fn fn)
+{
+    for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
+        for (http::Connection* c = ctx->first; c != nullptr;) {
+            http::Connection* next = c->next;  // fn may unlink c
+            fn(*c);
+            c = next;
+        }
+    }
 }
 
 void Worker::close_handles()

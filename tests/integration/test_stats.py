@@ -255,12 +255,12 @@ def test_promtool_accepts_live_metrics(forkd, tmp_path):
     assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stdout + result.stderr
 
 
-def get_from(server, source, path):
-    """GET path from the client address `source`."""
+def get_from(server, source, path, port=None):
+    """GET path from the client address `source` (to `port`, default the server's)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(5)
         s.bind((source, 0))
-        s.connect((server.host, server.port))
+        s.connect((server.host, port or server.port))
         s.sendall(get_request(path, extra="Connection: close\r\n"))
         data = b""
         while chunk := s.recv(65536):
@@ -290,8 +290,27 @@ def test_master_logs_a_summary_line(forkd):
     deadline = time.monotonic() + 3.5
     while time.monotonic() < deadline and "stats: " not in server.log_text():
         time.sleep(0.05)
-    if "stats: " not in server.log_text():
-        pytest.skip("the master does not log stats::Reporter's summary yet")
+    assert "stats: " in server.log_text(), server.log_text()
     line = next(l for l in server.log_text().splitlines() if "stats: " in l)
     assert "1/1 workers ready" in line
     assert "req/s" in line and "p95" in line and "restarts" in line
+
+
+def test_stats_bind_serves_stats_on_its_own_address_only(forkd):
+    from conftest import free_port
+    admin_port = free_port()
+    server = forkd(config={"workers": 2, "stats": {"interval": 0, "allow": ["127.0.0.1/32"],
+                                                    "bind": f"127.0.0.1:{admin_port}"}})
+    assert f"/stats and /metrics on 127.0.0.1:{admin_port}" in server.log_text()
+    # The main address no longer serves them...
+    status, _, body = server.get("/stats")
+    assert status == 404 and b"stats.bind" in body
+    # ...the admin address does, to whoever reaches it (the bind is the control),
+    for path in ("/stats", "/metrics"):
+        assert get_from(server, "127.0.0.2", path, port=admin_port).status == 200
+    status, _, body = server.get("/stats", port=admin_port)
+    assert status == 200 and len(json.loads(body)["workers"]) == 2
+    # and nothing else but /healthz.
+    assert server.get("/healthz", port=admin_port)[0] == 200
+    assert server.get("/hello", port=admin_port)[0] == 404
+    assert server.get("/hello")[0] == 200
