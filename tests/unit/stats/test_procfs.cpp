@@ -2,6 +2,8 @@
 // process's own figures, and a listening socket's accept queue.
 #include <doctest/doctest.h>
 
+#include "tests/unit/loopback.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,15 +50,9 @@ TEST_CASE("read_proc_usage of this process")
 
 TEST_CASE("read_accept_queue counts connections the kernel completed")
 {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    const int listener = forkd::test::listen_loopback(16, &port);
     REQUIRE(listener >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(listen(listener, 16) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
 
     AcceptQueue q;
     REQUIRE(read_accept_queue(listener, q));
@@ -65,8 +61,8 @@ TEST_CASE("read_accept_queue counts connections the kernel completed")
 
     int clients[3];
     for (int& c : clients) {
-        c = socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        c = forkd::test::connect_loopback(port);
+        REQUIRE(c >= 0);
     }
     REQUIRE(read_accept_queue(listener, q));
     CHECK(q.queued == 3);

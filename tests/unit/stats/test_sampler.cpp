@@ -2,6 +2,8 @@
 // board, the master's samples, retiring workers, and the master's log lines.
 #include <doctest/doctest.h>
 
+#include "tests/unit/loopback.hpp"
+
 #include <csignal>
 #include <string>
 
@@ -122,13 +124,8 @@ TEST_CASE("describe_wait_status names codes and signals")
 
 TEST_CASE("sample_master samples live processes and slots")
 {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    const int listener = forkd::test::listen_loopback(64);
     REQUIRE(listener >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(listen(listener, 64) == 0);
 
     Scoreboard sb(2, 2);
     fake_worker(sb, 0, 1, int(getpid()), 100);  // this process stands in for a worker

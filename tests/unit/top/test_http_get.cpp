@@ -2,6 +2,8 @@
 // against a canned server on a loopback socket.
 #include <doctest/doctest.h>
 
+#include "tests/unit/loopback.hpp"
+
 #include <string>
 #include <thread>
 
@@ -61,16 +63,9 @@ TEST_CASE("parse_response: length, chunked, close-delimited")
 
 TEST_CASE("http_get fetches from a server, and fails cleanly without one")
 {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    const int listener = forkd::test::listen_loopback(4, &port);
     REQUIRE(listener >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(listen(listener, 4) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    const uint16_t port = ntohs(addr.sin_port);
 
     std::string request;
     std::thread server([&] {
