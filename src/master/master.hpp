@@ -84,6 +84,7 @@ private:
     void retire(Proc& proc, const char* why);
     void watchdog();
     void check_recycling();
+    uint64_t sampled_rss(const Proc& proc) const;
     void kill_overdue();
     void sample_stats();
     Proc* find(int slot, Role role);

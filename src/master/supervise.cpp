@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -34,16 +33,6 @@ uint64_t wall_ms()
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
-}
-
-// Resident set size of `pid` in bytes (0 if unknown).
-uint64_t rss_bytes(pid_t pid)
-{
-    std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
-    uint64_t size = 0, resident = 0;
-    if (!(in >> size >> resident))
-        return 0;
-    return resident * uint64_t(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
@@ -341,6 +330,14 @@ void Master::watchdog()
     }
 }
 
+// RSS from the once-a-second /proc sample (sample_stats), if it is this
+// process's: the master reads /proc once, for /stats and for recycling.
+uint64_t Master::sampled_rss(const Proc& proc) const
+{
+    const stats::ProcessSample& sample = scoreboard_->sample(proc.entry);
+    return sample.pid.load(std::memory_order_relaxed) == proc.pid ? sample.rss_bytes.load(std::memory_order_relaxed) : 0;
+}
+
 void Master::check_recycling()
 {
     for (const Proc& p : procs_) {
@@ -351,8 +348,7 @@ void Master::check_recycling()
             continue;
         if (scoreboard_->entry(p.entry).recycle_wanted.load(std::memory_order_relaxed) != 0)
             slot.recycle = "max_requests reached";
-        else if (settings_.max_worker_rss > 0 &&
-                 rss_bytes(p.pid) > uint64_t(settings_.max_worker_rss) * 1024 * 1024)
+        else if (settings_.max_worker_rss > 0 && sampled_rss(p) > uint64_t(settings_.max_worker_rss) * 1024 * 1024)
             slot.recycle = "max_worker_rss exceeded";
     }
 }

@@ -278,3 +278,12 @@ def test_a_reload_whose_workers_cannot_boot_keeps_the_old_generation(forkd, tmp_
     assert load.failures == [] and load.retried == 0, load.summary()
     assert server.worker_pids() == pids  # the old generation never stopped serving
     assert generation_of(server) == 1
+
+
+def test_max_worker_rss_recycles_a_worker_past_the_limit(forkd):
+    # Every worker is past 1 MiB: each is recycled (successor first), one at a time.
+    server = forkd(config={"workers": 1, "max_worker_rss": 1})
+    first = int(re.search(r"spawned worker 0 \(pid (\d+)", server.log_text()).group(1))
+    wait_log(server, r"recycling worker 0 \(pid %d\): max_worker_rss exceeded" % first, timeout=10)
+    wait_log(server, r"retiring worker 0 \(pid %d, generation 1\): max_worker_rss exceeded" % first, timeout=10)
+    server.assert_serves_hello()
