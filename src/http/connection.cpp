@@ -13,6 +13,8 @@
 // request. llhttp is never re-entered.
 #include "http/connection.hpp"
 
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 namespace forkd::http {
@@ -189,6 +191,17 @@ int Connection::accept(uv_stream_t* server, Context& ctx) {
         c->close();
         return rc;
     }
+    // The peer's address is read once, now: once the peer has reset the
+    // connection getpeername() fails, and a request still pipelined behind
+    // the reset must not turn into a 403 for stats.allow. A connection reset
+    // before it was accepted is closed at once: no answer can reach anyone.
+    int len = static_cast<int>(sizeof c->peer_);
+    rc = uv_tcp_getpeername(&c->tcp_, &c->peer_.sa, &len);
+    if (rc != 0) {
+        log_uv("getpeername", rc);
+        c->close();
+        return rc;
+    }
     rc = uv_tcp_nodelay(&c->tcp_, 1);
     if (rc != 0) spdlog::warn("http: uv_tcp_nodelay: {}", uv_err_name(rc));  // slower, still correct
     c->settle();  // start reading, arm the first-request timer
@@ -249,9 +262,10 @@ bool Connection::idle() const {
 }
 
 bool Connection::peer(struct sockaddr_storage& out) const {
-    if (!tcp_open_ || closing_) return false;
-    int len = static_cast<int>(sizeof out);
-    return uv_tcp_getpeername(&tcp_, reinterpret_cast<struct sockaddr*>(&out), &len) == 0;
+    if (peer_.sa.sa_family == AF_UNSPEC) return false;
+    out = {};
+    std::memcpy(&out, &peer_, sizeof peer_);
+    return true;
 }
 
 void Connection::free_when_done(Connection* c) {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <llhttp.h>
@@ -94,7 +95,8 @@ public:
     void drain();
 
     bool idle() const;                    // no request in progress
-    // The peer's address (for stats.allow). false if it cannot be read.
+    // The peer's address as it was when the connection was accepted (for
+    // stats.allow and the access log). false if it could not be read then.
     bool peer(struct sockaddr_storage& out) const;
     const Request& request() const { return parser_.request(); }
     Context& context() const { return ctx_; }
@@ -137,6 +139,10 @@ private:
     uv_shutdown_t shutdown_req_;
     Parser parser_;
     uint64_t requests_served_ = 0;
+    union {
+        sockaddr sa;
+        sockaddr_in6 in6;  // large enough for either family
+    } peer_{};
 
     std::string in_;           // received, not yet parsed (pipelined requests)
     std::size_t dispatch_pos_ = 0; // inside process(): in_ up to here is parsed

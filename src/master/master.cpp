@@ -19,6 +19,7 @@
 #include "forkd_version.h"
 #include "log/log.hpp"
 #include "master/notify.hpp"
+#include "master/process.hpp"
 #include "stats/sampler.hpp"
 #include "worker/privileges.hpp"
 
@@ -53,6 +54,9 @@ Master::~Master() = default;
 int Master::run(std::vector<std::string> argv)
 {
     argv_ = std::move(argv);
+    // Before anything is written or forked: no write of ours, nor of a
+    // worker or a new master after USR2, may end a process by SIGPIPE.
+    ignore_sigpipe();
     char exe[4096];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe_path_ = n > 0 ? std::string(exe, std::size_t(n)) : argv_.at(0);

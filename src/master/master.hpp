@@ -30,7 +30,7 @@ namespace forkd::master {
 // Exit codes of the master.
 enum ExitCode : int {
     exit_ok = 0,
-    exit_crash_loop = 1,   // a slot's worker kept dying early
+    exit_crash_loop = 1,   // a slot's workers kept failing before they were ready
     exit_start_failed = 2, // could not bind, or another start-up error
 };
 
@@ -77,7 +77,7 @@ private:
 
     // supervise.cpp
     void reap();
-    void on_exit(Proc proc, int status);
+    void on_exit(const Proc& proc, const Death& death, int status);
     void maintain();
     Proc* spawn(Slot& slot, Role role);
     void promote_ready();

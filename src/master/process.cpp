@@ -1,4 +1,5 @@
-// master/process.cpp: fork_child().
+// master/process.cpp: fork_child() and the one disposition every forkd
+// process keeps: SIGPIPE ignored.
 #include "master/process.hpp"
 
 #include <cerrno>
@@ -9,6 +10,14 @@
 #include <sys/wait.h>
 
 namespace forkd::master {
+
+void ignore_sigpipe()
+{
+    struct sigaction ign;
+    std::memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, nullptr);
+}
 
 pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*), void* child_arg)
 {
@@ -25,6 +34,7 @@ pid_t fork_child(void (*prepare)(void*), void* prepare_arg, int (*child)(void*),
             if (s != SIGKILL && s != SIGSTOP)
                 sigaction(s, &dfl, nullptr);
         }
+        ignore_sigpipe();
         sigset_t none;
         sigemptyset(&none);
         pthread_sigmask(SIG_SETMASK, &none, nullptr);

@@ -82,7 +82,7 @@ void Master::on_hup()
             slots_[i].steered_at_ms = now;
     }
     for (Slot& s : slots_)
-        s.rapid_failures = 0;
+        s.forget_failures();
     target_ = next_target;
     stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
     spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}",
@@ -122,7 +122,7 @@ void Master::abort_reload(const std::string& why)
     --generation_;
     reloading_ = false;
     for (Slot& s : slots_)
-        s.rapid_failures = 0;
+        s.forget_failures();
     try {
         log::setup(settings_.log, "master");
     } catch (const std::exception&) {

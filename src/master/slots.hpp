@@ -14,15 +14,43 @@
 
 namespace forkd::master {
 
+// How a worker ended, as far as restarting its slot is concerned.
+struct Death {
+    bool ready = false;           // it had said it serves
+    bool boot_failed = false;     // it exited with worker::exit_boot_failed
+    bool took_requests = false;   // it answered or was working on at least one request
+    uint64_t lived_ms = 0;        // from spawn to exit
+};
+
+// What to do about it.
+struct Restart {
+    uint64_t delay_ms = 0;        // respawn no sooner than this
+    bool boot_failure = false;    // it never served: counts towards crash_loop_limit
+    bool give_up = false;         // crash_loop_limit boot failures in a row
+};
+
 struct Slot {
     int index = 0;
     int restarts = 0;             // spawns after a worker of this slot died
-    int rapid_failures = 0;       // consecutive exits before ready or soon after
+    int boot_failures = 0;        // consecutive deaths before the worker was ready
+    int idle_deaths = 0;          // consecutive quick deaths of ready workers that took no request
+    int fork_failures = 0;        // consecutive failed fork() calls
     uint64_t respawn_at_ms = 0;   // backoff: not before this loop time
-    std::string last_exit;        // how the last worker here ended, unexpectedly
-    uint64_t last_exit_wall_ms = 0;
     const char* recycle = nullptr; // why the active worker is to be replaced (max_requests...)
     uint64_t steered_at_ms = 0;   // a slot past the target: when connections stopped coming
+
+    // The restart policy, for a worker of this slot that died unexpectedly.
+    // Only workers that never became ready can stop the master: that is a
+    // boot failure (bad config, a missing library: gunicorn's exit 3), and
+    // restarting it will not help. A worker that served is replaced, however
+    // often it dies, since what killed it may be a client's doing and the
+    // slot's capacity matters more: at once if it took a request (a client
+    // cannot make it spin faster than it sends requests), with backoff if it
+    // keeps dying quickly by itself. Updates the counters.
+    Restart after_death(const Death& death);
+
+    // A new generation or configuration: the counts start over.
+    void forget_failures() { boot_failures = idle_deaths = 0; }
 };
 
 enum class Role { active, successor, retiring };
@@ -40,14 +68,14 @@ struct Proc {
     bool watchdog_fired = false;
 };
 
-// Backoff after `rapid_failures` consecutive early exits: 0 for the first
+// Backoff after `failures` consecutive quick deaths: 0 for the first
 // restart, then 100 ms doubling up to 5 s.
-uint64_t backoff_ms(int rapid_failures);
+uint64_t backoff_ms(int failures);
 
-// How many consecutive early exits make a crash loop (the master gives up).
+// How many consecutive boot failures make a crash loop (the master gives up).
 constexpr int crash_loop_limit = 6;
 
-// A worker that exits sooner than this after its spawn counts as an early exit.
+// A ready worker that dies sooner than this after its spawn died quickly.
 constexpr uint64_t early_exit_ms = 5000;
 
 }  // namespace forkd::master

@@ -77,10 +77,12 @@ Proc* Master::spawn(Slot& slot, Role role)
     spawning_ = nullptr;
     if (pid < 0) {
         spdlog::error("fork for worker {}: {}", slot.index, std::strerror(-pid));
-        ++slot.rapid_failures;
-        slot.respawn_at_ms = uv_now(&loop_) + backoff_ms(slot.rapid_failures + 1);
+        // Not the worker's fault, and no reason to give up: retry with backoff.
+        ++slot.fork_failures;
+        slot.respawn_at_ms = uv_now(&loop_) + backoff_ms(slot.fork_failures + 1);
         return nullptr;
     }
+    slot.fork_failures = 0;
     proc.pid = pid;
     proc.spawned_ms = uv_now(&loop_);
     scoreboard_->entry(entry).pid.store(pid);
@@ -143,11 +145,20 @@ void Master::reap()
         Proc proc = *it;
         procs_.erase(it);
         // The final counters, then they move to the slot (totals never go
-        // backwards) and the entry is free for the next spawn.
+        // backwards) and the entry is free for the next spawn. What the
+        // restart policy needs is read first: the tick may not have seen the
+        // worker become ready before it died.
         stats::WorkerEntry& entry = scoreboard_->entry(proc.entry);
+        const stats::WorkerState state = entry.state.load(std::memory_order_acquire);
+        Death death;
+        death.ready = proc.ready || state == stats::WorkerState::ready || state == stats::WorkerState::draining;
+        death.boot_failed = WIFEXITED(status) && WEXITSTATUS(status) == worker::exit_boot_failed;
+        death.took_requests = entry.requests.load(std::memory_order_relaxed) != 0 ||
+                              entry.in_flight.load(std::memory_order_relaxed) != 0;
+        death.lived_ms = uv_now(&loop_) - proc.spawned_ms;
         spdlog::info("{}", stats::exit_line(entry));
         stats::retire(*scoreboard_, entry, status);
-        on_exit(proc, status);
+        on_exit(proc, death, status);
         if (exit_code_ != exit_ok)
             break;
     }
@@ -155,36 +166,29 @@ void Master::reap()
         finish_shutdown();
 }
 
-void Master::on_exit(Proc proc, int status)
+void Master::on_exit(const Proc& proc, const Death& death, int status)
 {
     const std::string why = stats::describe_wait_status(status);
-    const uint64_t lived_ms = uv_now(&loop_) - proc.spawned_ms;
     if (stopping_ || proc.role == Role::retiring) {
         spdlog::info("worker {} (pid {}, generation {}) exited: {}", proc.slot, proc.pid, proc.generation, why);
         return;
     }
     Slot& slot = slots_.at(std::size_t(proc.slot));
-    slot.last_exit = why;
-    slot.last_exit_wall_ms = wall_ms();
     ++slot.restarts;
-    const bool boot_failed = WIFEXITED(status) && WEXITSTATUS(status) == worker::exit_boot_failed;
-    if (boot_failed || !proc.ready || lived_ms < early_exit_ms)
-        ++slot.rapid_failures;
-    else
-        slot.rapid_failures = 0;
-    slot.respawn_at_ms = uv_now(&loop_) + backoff_ms(slot.rapid_failures);
-    const uint64_t wait = backoff_ms(slot.rapid_failures);
+    const Restart restart = slot.after_death(death);
+    slot.respawn_at_ms = uv_now(&loop_) + restart.delay_ms;
     spdlog::error("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot, proc.pid,
-                  to_string(proc.role), double(lived_ms) / 1000, why, boot_failed ? " (failed to boot)" : "",
-                  wait ? fmt::format("restarting in {} ms", wait) : std::string("restarting"));
+                  to_string(proc.role), double(death.lived_ms) / 1000, why,
+                  restart.boot_failure ? " (before it was ready)" : "",
+                  restart.delay_ms ? fmt::format("restarting in {} ms", restart.delay_ms) : std::string("restarting"));
     if (proc.role == Role::active) {
         // A successor already on its way takes the slot over.
         if (Proc* next = find(proc.slot, Role::successor))
             next->role = Role::active;
     }
-    if (slot.rapid_failures >= crash_loop_limit) {
-        const std::string msg = fmt::format("worker {} exited early {} times in a row (last: {})",
-                                            proc.slot, slot.rapid_failures, why);
+    if (restart.give_up) {
+        const std::string msg = fmt::format("worker {} exited {} times in a row before it was ready (last: {})",
+                                            proc.slot, slot.boot_failures, why);
         if (reloading_ && proc.generation == generation_)
             abort_reload(msg);
         else

@@ -48,6 +48,13 @@ BAD_LOG_LINE = re.compile(
     r"\[(error|critical)\]|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:"
     r"|Assertion .* failed")
 
+# The master's line for a worker that died unexpectedly: "worker 0 (pid N,
+# active) died after 1.2 s: signal 9 (Killed); restarting". A test fails on
+# any such line for a worker it did not kill itself (kill_worker) or say it
+# expects to die (expect_death), whatever errors it allows: as nginx's tests
+# fail on any alert, a worker that a client could kill is always a bug.
+DIED_LINE = re.compile(r"\(pid (\d+), \w+\) died after ")
+
 # Every server the tests start gets these unless the test overrides them:
 # one worker with offload threads, no periodic stats line, a short graceful
 # timeout so that a stuck drain fails fast.
@@ -201,6 +208,8 @@ class TestServer:
         self.proc = None
         self.returncode = None
         self.allowed_errors = []
+        self.expected_deaths = set()  # pids the test killed or expects to die
+        self.boot_failures_expected = False
         self.seen_workers = {}  # pid -> starttime, every worker this test saw
 
     # -- lifecycle
@@ -314,10 +323,24 @@ class TestServer:
         """Error lines matching this regex are expected by the test."""
         self.allowed_errors.append(re.compile(pattern))
 
+    def expect_death(self, pid):
+        """The worker pid is meant to die (the test kills it, or the watchdog will)."""
+        self.expected_deaths.add(int(pid))
+
+    def expect_boot_failures(self):
+        """Workers that die before they are ready are what the test is about."""
+        self.boot_failures_expected = True
+
+    def bad_line(self, line):
+        """A death line is judged by who died, any other line by its level."""
+        if match := DIED_LINE.search(line):
+            if int(match.group(1)) in self.expected_deaths:
+                return False
+            return not (self.boot_failures_expected and "(before it was ready)" in line)
+        return bool(BAD_LOG_LINE.search(line)) and not any(p.search(line) for p in self.allowed_errors)
+
     def bad_log_lines(self):
-        return [line for line in self.log_text().splitlines()
-                if BAD_LOG_LINE.search(line)
-                and not any(p.search(line) for p in self.allowed_errors)]
+        return [line for line in self.log_text().splitlines() if self.bad_line(line)]
 
     def check_log(self):
         bad = self.bad_log_lines()
@@ -333,6 +356,7 @@ class TestServer:
     def kill_worker(self, pid, sig):
         """Signal one worker: only a live child of this test's master."""
         assert pid in self.worker_pids(), f"{pid} is no worker of master {self.pid}"
+        self.expect_death(pid)
         os.kill(pid, sig)
 
     def remember_workers(self):

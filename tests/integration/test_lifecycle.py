@@ -123,6 +123,7 @@ def test_watchdog_kills_a_blocked_worker_and_names_the_request(forkd):
     server = forkd(config={"workers": 1, "timeout": 1, "endpoints": {"fib_max_n": 60}})
     server.allow_errors(r"WORKER TIMEOUT|died after")
     [pid] = server.worker_pids()
+    server.expect_death(pid)  # the watchdog's doing
     conn = server.connect()
     conn.send(b"GET /fib/55?mode=inline HTTP/1.1\r\nHost: t\r\n\r\n")  # minutes of CPU
     line = wait_log(server, r"WORKER TIMEOUT", timeout=10)
@@ -255,7 +256,7 @@ def test_a_crash_loop_stops_the_master_with_a_clear_error(tmp_path):
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr
     assert "cannot open access_log" in result.stderr
-    assert re.search(r"worker 0 exited early 6 times in a row \(last: exit code 3\); giving up", result.stderr)
+    assert re.search(r"worker 0 exited 6 times in a row before it was ready \(last: exit code 3\); giving up", result.stderr)
     # backed off (0 + 0.1 + 0.2 + 0.4 + 0.8 s between the six boots), not spinning
     assert 1.0 < elapsed < 20, elapsed
     assert result.stderr.count("spawned worker 0") == 6
@@ -269,11 +270,12 @@ def test_a_reload_whose_workers_cannot_boot_keeps_the_old_generation(forkd, tmp_
     bad = good.replace("[log]", f'[log]\naccess_log = "{tmp_path}/a-file/access.log"')
     assert bad != good
     server.config_path.write_text(bad)
-    server.allow_errors(r"cannot open access_log|died after|reload failed|exited early")
+    server.allow_errors(r"cannot open access_log|died after|reload failed|before it was ready")
+    server.expect_boot_failures()
     with Load(server.host, server.port) as load:
         load.wait_ok(20)
         server.signal_master(signal.SIGHUP)
-        wait_log(server, r"reload failed: worker \d exited early 6 times in a row", timeout=30)
+        wait_log(server, r"reload failed: worker \d exited 6 times in a row before it was ready", timeout=30)
         load.wait_ok(20)
     assert load.failures == [] and load.retried == 0, load.summary()
     assert server.worker_pids() == pids  # the old generation never stopped serving

@@ -3,11 +3,14 @@
 Owns: several workers share the port and all of them serve; a worker killed
 with SIGKILL is replaced in the same slot while clients on new connections
 see no refused or reset connection; TERM drains in-flight requests and exits
-0; INT and QUIT exit quickly; no worker outlives its master.
+0; INT and QUIT exit quickly; no worker outlives its master; a worker that
+served is replaced however often it dies, and the master never gives up on it.
 Signals go only to the master this test spawned and to workers that /proc
 lists as its children.
 """
 
+import os
+import re
 import signal
 import threading
 import time
@@ -192,3 +195,44 @@ def test_workers_die_with_a_killed_master(forkd):
     server.signal_master(signal.SIGKILL)
     # stop() checks that every worker seen is gone within its bound.
     server.stop(expect_rc=(-signal.SIGKILL,))
+
+
+def test_a_worker_that_served_is_replaced_however_often_it_dies(forkd):
+    """Deaths of workers that became ready never stop the master (only boot
+    failures do: test_lifecycle's crash loop); one that took a request is
+    replaced at once, with no backoff, in its own slot."""
+    server = forkd(config={"workers": 1})
+    [pid] = server.worker_pids()
+    killed = []
+    for _ in range(20):
+        served_by = server.served_by()  # this worker took a request
+        assert served_by["pid"] == pid and served_by["slot"] == 0, served_by
+        server.kill_worker(pid, signal.SIGKILL)
+        killed.append(pid)
+        [pid] = server.wait_workers(1, without=killed)
+    assert server.running
+    server.assert_serves_hello()
+    def restarts():  # the master samples its own figures once a second
+        status, _, doc = server.get_json("/stats")
+        assert status == 200, doc
+        return doc["slots"][0] if doc["slots"][0]["restarts"] == 20 else None
+    slot = wait_for(restarts, 5, "/stats to count 20 restarts")
+    assert slot["exits"] == 20 and slot["last_exit"]["signal"] == 9, slot
+    log = server.log_text()
+    for victim in killed:
+        assert re.search(r"worker 0 \(pid %d, active\) died after [\d.]+ s: signal 9 \(Killed\); restarting$"
+                         % victim, log, re.M), f"no immediate restart of {victim}:\n{log}"
+    assert "giving up" not in log
+
+
+def test_the_harness_fails_a_test_on_a_death_it_did_not_cause(forkd):
+    """The check every test relies on (conftest's DIED_LINE) can fail: a
+    worker killed behind the harness's back shows up as a bad log line."""
+    server = forkd(config={"workers": 1})
+    [pid] = server.worker_pids()
+    os.kill(pid, signal.SIGKILL)  # not through kill_worker, on purpose
+    server.wait_workers(1, without=[pid])
+    wait_for(lambda: server.bad_log_lines(), 5, "the died line")
+    assert any(f"(pid {pid}, active) died after" in line for line in server.bad_log_lines())
+    server.expect_death(pid)  # now the test says so, and stop() passes
+    assert server.bad_log_lines() == []
