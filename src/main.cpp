@@ -33,17 +33,11 @@ int main(int argc, char** argv)
         return exit_usage;
     }
     switch (cmd.action) {
-    case CommandLine::Action::help:
-        std::fputs(cmd.help_text.c_str(), stdout);
-        return 0;
-    case CommandLine::Action::version:
-        std::printf("forkd %s\n", FORKD_VERSION);
-        return 0;
-    case CommandLine::Action::top:
-        return forkd::top::run(forkd::top::Options{cmd.top_url, cmd.top_once, 1.0});
+    case CommandLine::Action::help: std::fputs(cmd.help_text.c_str(), stdout); return 0;
+    case CommandLine::Action::version: std::printf("forkd %s\n", FORKD_VERSION); return 0;
+    case CommandLine::Action::top: return forkd::top::run(forkd::top::Options{cmd.top_url, cmd.top_once, 1.0});
     case CommandLine::Action::check_config:
-    case CommandLine::Action::serve:
-        break;
+    case CommandLine::Action::serve: break;
     }
 
     forkd::config::Settings settings;

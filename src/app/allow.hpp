@@ -38,10 +38,7 @@ public:
 
     // Is `addr` inside any entry? An empty list allows nobody.
     bool allows(const sockaddr* addr) const;
-    bool allows(const sockaddr_storage& addr) const
-    {
-        return allows(reinterpret_cast<const sockaddr*>(&addr));
-    }
+    bool allows(const sockaddr_storage& addr) const { return allows(reinterpret_cast<const sockaddr*>(&addr)); }
 
     std::size_t size() const { return entries_.size(); }
 

@@ -32,8 +32,8 @@ struct App::TimerWait {
     App* app = nullptr;
     http::Connection* conn = nullptr;
     stats::Endpoint endpoint = stats::Endpoint::other;
-    http::Response response;     // the answer, ready before the wait starts
-    TimerWait* prev = nullptr;   // App's list of waiting timers
+    http::Response response;    // the answer, ready before the wait starts
+    TimerWait* prev = nullptr;  // App's list of waiting timers
     TimerWait* next = nullptr;
 };
 
@@ -44,10 +44,10 @@ struct WorkJob : offload::Job {
     App* app = nullptr;
     http::Connection* conn = nullptr;
     Action action = Action::respond;
-    uint64_t param = 0;          // n or ms
-    uint64_t fib = 0;            // F(n), for the par mode's timer
-    http::Response response;     // built on the pool thread
-    bool failed = false;         // run() could not build the response
+    uint64_t param = 0;       // n or ms
+    uint64_t fib = 0;         // F(n), for the par mode's timer
+    http::Response response;  // built on the pool thread
+    bool failed = false;      // run() could not build the response
 };
 
 // Which scoreboard counters a request of this action is counted in.
@@ -85,16 +85,12 @@ struct AppCallbacks {
         try {
             const int n = static_cast<int>(job->param);
             switch (job->action) {
-            case Action::hello_offload:
-                job->response = hello_response();
-                break;
+            case Action::hello_offload: job->response = hello_response(); break;
             case Action::sleep_offload:
                 sleep_blocking_ns(job->param * 1000000);
                 job->response = sleep_response(job->param);
                 break;
-            case Action::fib_offload:
-                job->response = fib_response(n, fib(n));
-                break;
+            case Action::fib_offload: job->response = fib_response(n, fib(n)); break;
             case Action::fibo_sleep_par:
                 // Only the CPU part here; the sleep is a timer on the loop.
                 job->fib = fib(n);
@@ -128,8 +124,7 @@ struct AppCallbacks {
         }
         if (job->action == Action::fibo_sleep_par) {
             http::Response now;
-            if (!app.respond_later(conn, endpoint, fibo_sleep_timer_ms(job->fib),
-                                   std::move(job->response), now))
+            if (!app.respond_later(conn, endpoint, fibo_sleep_timer_ms(job->fib), std::move(job->response), now))
                 return;
             app.answer(conn, endpoint, std::move(now));
             return;
@@ -143,14 +138,11 @@ struct AppCallbacks {
         wait->app->fire(wait, std::move(wait->response));
     }
 
-    static void on_timer_closed(uv_handle_t* handle) noexcept
-    {
-        delete static_cast<App::TimerWait*>(handle->data);
-    }
+    static void on_timer_closed(uv_handle_t* handle) noexcept { delete static_cast<App::TimerWait*>(handle->data); }
 };
 
-App::App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
-         WorkerIdentity identity, stats::WorkerEntry* scoreboard)
+App::App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool, WorkerIdentity identity,
+         stats::WorkerEntry* scoreboard)
     : loop_(loop), settings_(settings), pool_(pool), identity_(identity),
       board_(scoreboard ? std::make_unique<stats::Scoreboard>(stats::Scoreboard::attach(*scoreboard))
                         : std::make_unique<stats::Scoreboard>(1)),
@@ -163,8 +155,7 @@ App::App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
 
 void App::on_request(http::Connection& conn, const http::Request& request) noexcept
 {
-    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) + 1,
-                            std::memory_order_relaxed);
+    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     // Tell the master's watchdog what the loop is doing until we return to
     // it (inline work, a blocking sleep): the request it will name.
     stats::loop_busy_with(*entry_, request.method_name(), request.target, uv_now(loop_));
@@ -182,9 +173,10 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
             const bool stats_route = p.action == Action::stats || p.action == Action::metrics;
             if (conn.context().admin ? !stats_route && p.route != Route::healthz : stats_route) {
                 p.action = Action::respond;
-                p.response = http::error_response(404, conn.context().admin
-                    ? "no such path on stats.bind: it serves /stats, /metrics and /healthz"
-                    : "no such path here: /stats and /metrics are served on stats.bind (" + settings_.stats.bind + ")");
+                p.response = http::error_response(
+                    404, conn.context().admin ? "no such path on stats.bind: it serves /stats, /metrics and /healthz"
+                                              : "no such path here: /stats and /metrics are served on stats.bind (" +
+                                                    settings_.stats.bind + ")");
             }
         }
         endpoint = endpoint_of(p.action);
@@ -202,8 +194,7 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
 
 void App::answer(http::Connection& conn, stats::Endpoint endpoint, http::Response&& response) noexcept
 {
-    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) - 1,
-                            std::memory_order_relaxed);
+    entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     // respond() queues the response (calling on_response) before it resumes
     // any pipelined request, whose own answer() nests inside this one.
     answering_ = endpoint;
@@ -211,8 +202,8 @@ void App::answer(http::Connection& conn, stats::Endpoint endpoint, http::Respons
     answering_ = stats::Endpoint::other;
 }
 
-void App::on_response(const http::Connection& conn, const http::Request& request, int status,
-                      std::size_t bytes, uint64_t duration_ns) noexcept
+void App::on_response(const http::Connection& conn, const http::Request& request, int status, std::size_t bytes,
+                      uint64_t duration_ns) noexcept
 {
     if (access_log_ != nullptr)
         write_access_log(conn, request, status, bytes, duration_ns);
@@ -225,15 +216,15 @@ void App::on_response(const http::Connection& conn, const http::Request& request
     entry_->bytes_out.store(ctx.bytes_out, std::memory_order_relaxed);
 }
 
-void App::write_access_log(const http::Connection& conn, const http::Request& request, int status,
-                           std::size_t bytes, uint64_t duration_ns) noexcept
+void App::write_access_log(const http::Connection& conn, const http::Request& request, int status, std::size_t bytes,
+                           uint64_t duration_ns) noexcept
 {
     char peer[INET6_ADDRSTRLEN] = "-";
     sockaddr_storage ss{};
     if (conn.peer(ss)) {
         const void* addr = ss.ss_family == AF_INET6
-            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr)
-            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr);
+                               ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr)
+                               : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr);
         inet_ntop(ss.ss_family, addr, peer, sizeof peer);
     }
     log::AccessRecord r;
@@ -259,13 +250,9 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
 {
     const int n = static_cast<int>(p.param);
     switch (p.action) {
-    case Action::respond:
-        now = std::move(p.response);
-        return true;
+    case Action::respond: now = std::move(p.response); return true;
 
-    case Action::hello_inline:
-        now = hello_response();
-        return true;
+    case Action::hello_inline: now = hello_response(); return true;
 
     case Action::sleep_timer:
         return respond_later(conn, stats::Endpoint::sleep_timer, p.param, sleep_response(p.param), now);
@@ -277,15 +264,13 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
         now = sleep_response(p.param);
         return true;
 
-    case Action::fib_inline:
-        now = fib_response(n, fib(n));
-        return true;
+    case Action::fib_inline: now = fib_response(n, fib(n)); return true;
 
     case Action::fibo_sleep_async: {
         // seed 000's async: the CPU part on the loop, then a non-blocking wait.
         const uint64_t f = fib(n);
-        return respond_later(conn, stats::Endpoint::fibo_sleep_async, fibo_sleep_timer_ms(f),
-                             fibo_sleep_response(n, f), now);
+        return respond_later(conn, stats::Endpoint::fibo_sleep_async, fibo_sleep_timer_ms(f), fibo_sleep_response(n, f),
+                             now);
     }
 
     case Action::fibo_sleep_baseline: {
@@ -300,20 +285,13 @@ bool App::execute(http::Connection& conn, Plan& p, http::Response& now)
     case Action::sleep_offload:
     case Action::fib_offload:
     case Action::fibo_sleep_par:
-    case Action::fibo_sleep_offload:
-        return submit_job(conn, p, now);
+    case Action::fibo_sleep_offload: return submit_job(conn, p, now);
 
-    case Action::healthz:
-        now = healthz_response(draining_);
-        return true;
+    case Action::healthz: now = healthz_response(draining_); return true;
 
-    case Action::stats:
-        now = peer_allowed(conn) ? stats_now(false) : forbidden_response();
-        return true;
+    case Action::stats: now = peer_allowed(conn) ? stats_now(false) : forbidden_response(); return true;
 
-    case Action::metrics:
-        now = peer_allowed(conn) ? stats_now(true) : forbidden_response();
-        return true;
+    case Action::metrics: now = peer_allowed(conn) ? stats_now(true) : forbidden_response(); return true;
     }
     now = internal_error_response("unknown action");
     return true;
@@ -346,8 +324,8 @@ bool App::submit_job(http::Connection& conn, const Plan& p, http::Response& now)
     return false;
 }
 
-bool App::respond_later(http::Connection& conn, stats::Endpoint endpoint, uint64_t delay_ms,
-                        http::Response&& response, http::Response& now) noexcept
+bool App::respond_later(http::Connection& conn, stats::Endpoint endpoint, uint64_t delay_ms, http::Response&& response,
+                        http::Response& now) noexcept
 {
     auto* wait = new (std::nothrow) TimerWait;
     if (!wait) {

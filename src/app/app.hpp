@@ -34,12 +34,12 @@ public:
     // `scoreboard`: this worker's entry, which every response is counted in
     // and through which /stats and /metrics read the whole board. nullptr
     // (tests): the app maps a private one-entry board.
-    App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool,
-        WorkerIdentity identity, stats::WorkerEntry* scoreboard = nullptr);
+    App(uv_loop_t* loop, const config::Settings& settings, offload::Pool& pool, WorkerIdentity identity,
+        stats::WorkerEntry* scoreboard = nullptr);
 
     void on_request(http::Connection& conn, const http::Request& request) noexcept override;
-    void on_response(const http::Connection& conn, const http::Request& request,
-                     int status, std::size_t bytes, uint64_t duration_ns) noexcept override;
+    void on_response(const http::Connection& conn, const http::Request& request, int status, std::size_t bytes,
+                     uint64_t duration_ns) noexcept override;
 
     // While draining, /healthz answers 503.
     void set_draining(bool draining) { draining_ = draining; }
@@ -69,15 +69,15 @@ private:
     bool submit_job(http::Connection& conn, const Plan& plan, http::Response& now);
     // Answer with `response` after `delay_ms`, keeping the loop free. Same
     // return convention as execute(): on failure `now` holds a 500.
-    bool respond_later(http::Connection& conn, stats::Endpoint endpoint, uint64_t delay_ms,
-                       http::Response&& response, http::Response& now) noexcept;
+    bool respond_later(http::Connection& conn, stats::Endpoint endpoint, uint64_t delay_ms, http::Response&& response,
+                       http::Response& now) noexcept;
     // Every answer of the app goes through here: it tells on_response which
     // endpoint the response is for, and ends the request's time in flight.
     void answer(http::Connection& conn, stats::Endpoint endpoint, http::Response&& response) noexcept;
     void fire(TimerWait* wait, http::Response&& response) noexcept;
     bool peer_allowed(const http::Connection& conn) const;
-    void write_access_log(const http::Connection& conn, const http::Request& request, int status,
-                          std::size_t bytes, uint64_t duration_ns) noexcept;
+    void write_access_log(const http::Connection& conn, const http::Request& request, int status, std::size_t bytes,
+                          uint64_t duration_ns) noexcept;
     http::Response stats_now(bool prometheus) const;
 
     uv_loop_t* loop_;
@@ -88,9 +88,9 @@ private:
     log::AccessLog* access_log_ = nullptr;
     uint64_t requests_ = 0;
 
-    AllowList stats_allow_;        // settings.stats.allow, parsed once
+    AllowList stats_allow_;                     // settings.stats.allow, parsed once
     std::unique_ptr<stats::Scoreboard> board_;  // the whole board (a view, or our own)
-    stats::WorkerEntry* entry_;    // ours, in board_
+    stats::WorkerEntry* entry_;                 // ours, in board_
     // The endpoint of the response being queued now: set by answer() around
     // conn.respond(), read by on_response(). Responses the connection makes
     // itself (parse errors, timeouts) arrive with the default, "other".

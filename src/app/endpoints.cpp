@@ -37,8 +37,7 @@ http::Response fib_response(int n, uint64_t f)
 std::string micro_to_seconds_text(uint64_t micro)
 {
     std::string fraction = std::to_string(micro % 1000000);
-    return std::to_string(micro / 1000000) + "." + std::string(6 - fraction.size(), '0') +
-           fraction;
+    return std::to_string(micro / 1000000) + "." + std::string(6 - fraction.size(), '0') + fraction;
 }
 
 http::Response fibo_sleep_response(int n, uint64_t f)

@@ -29,9 +29,15 @@ http::Response fib_response(int n, uint64_t f);
 http::Response fibo_sleep_response(int n, uint64_t f);
 
 // How long /fibo_sleep/{n} sleeps after computing f: f / 1e6 seconds (seed 000).
-inline uint64_t fibo_sleep_ns(uint64_t f) { return f * 1000; }
+inline uint64_t fibo_sleep_ns(uint64_t f)
+{
+    return f * 1000;
+}
 // The same, rounded up to whole milliseconds for a uv timer (never shorter).
-inline uint64_t fibo_sleep_timer_ms(uint64_t f) { return (f + 999) / 1000; }
+inline uint64_t fibo_sleep_timer_ms(uint64_t f)
+{
+    return (f + 999) / 1000;
+}
 
 // f / 1e6 as an exact decimal with six places ("0.006765", "102.334155").
 std::string micro_to_seconds_text(uint64_t micro);

@@ -41,8 +41,7 @@ void sleep_blocking_ns(uint64_t ns)
     uint64_t nsec = static_cast<uint64_t>(deadline.tv_nsec) + ns % 1000000000u;
     deadline.tv_sec += static_cast<time_t>(ns / 1000000000u + nsec / 1000000000u);
     deadline.tv_nsec = static_cast<long>(nsec % 1000000000u);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
-    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) { }
 }
 
 }  // namespace forkd::app

@@ -9,15 +9,15 @@
 #include <array>
 #include <span>
 
-#include "app/fib.hpp"
 #include "app/endpoints.hpp"
+#include "app/fib.hpp"
 
 namespace forkd::app {
 
 namespace {
 
 struct RouteEntry {
-    std::string_view path;        // exact path, or the prefix before the parameter
+    std::string_view path;  // exact path, or the prefix before the parameter
     Route route;
     std::string_view param_name;  // empty: the path is matched exactly
 };
@@ -32,8 +32,7 @@ constexpr std::array<RouteEntry, 7> route_table = {{
     {"/metrics", Route::metrics, ""},
 }};
 
-constexpr std::string_view all_routes =
-    "/hello, /sleep/{ms}, /fib/{n}, /fibo_sleep/{n}, /healthz, /stats, /metrics";
+constexpr std::string_view all_routes = "/hello, /sleep/{ms}, /fib/{n}, /fibo_sleep/{n}, /healthz, /stats, /metrics";
 
 // Client text echoed in an error message: at most 64 bytes, printable ASCII
 // only (the rest becomes '?'), in double quotes. JSON escaping of quotes and
@@ -65,8 +64,7 @@ std::string join(std::span<const std::string_view> names)
 
 // The mode from ?mode=, or the configured default when absent (or empty).
 // false (and plan.response set to a 400) when it names no mode of this route.
-template <class Mode>
-bool read_mode(const http::Request& request, Route route, Mode fallback, Mode& out, Plan& plan)
+template <class Mode> bool read_mode(const http::Request& request, Route route, Mode fallback, Mode& out, Plan& plan)
 {
     std::string_view text = request.query_param("mode");
     if (text.empty()) {
@@ -75,9 +73,8 @@ bool read_mode(const http::Request& request, Route route, Mode fallback, Mode& o
     }
     if (config::parse_mode(text, out))
         return true;
-    plan.response = http::error_response(
-        400, "unknown mode " + quoted(text) + " for " + route_pattern(route) +
-                 "; allowed: " + join(config::mode_names<Mode>()));
+    plan.response = http::error_response(400, "unknown mode " + quoted(text) + " for " + route_pattern(route) +
+                                                  "; allowed: " + join(config::mode_names<Mode>()));
     return false;
 }
 
@@ -89,11 +86,10 @@ Plan refuse(int status, const std::string& message)
     return plan;
 }
 
-std::string limit_message(std::string_view name, std::string_view key, long long limit,
-                          uint64_t got)
+std::string limit_message(std::string_view name, std::string_view key, long long limit, uint64_t got)
 {
-    return std::string(name) + " must be <= " + std::string(key) + " (" +
-           std::to_string(limit) + "), got " + std::to_string(got);
+    return std::string(name) + " must be <= " + std::string(key) + " (" + std::to_string(limit) + "), got " +
+           std::to_string(got);
 }
 
 // The checks past the mode: limits, and whether offload can be done at all.
@@ -121,13 +117,11 @@ void check_limits(const config::Settings& settings, Plan& plan)
             const uint64_t f = fib_fast(int(value));
             const uint64_t sleep_ms = fibo_sleep_timer_ms(f);
             if (endpoints.sleep_max_ms < 0 || sleep_ms > uint64_t(endpoints.sleep_max_ms))
-                problem = "n = " + std::to_string(value) + " would sleep F(n)/1e6 = " +
-                          micro_to_seconds_text(f) + " s, past sleep_max_ms (" +
-                          std::to_string(endpoints.sleep_max_ms) + ")";
+                problem = "n = " + std::to_string(value) + " would sleep F(n)/1e6 = " + micro_to_seconds_text(f) +
+                          " s, past sleep_max_ms (" + std::to_string(endpoints.sleep_max_ms) + ")";
         }
         break;
-    default:
-        break;
+    default: break;
     }
     if (!problem.empty()) {
         plan.action = Action::respond;
@@ -187,15 +181,13 @@ Match match(std::string_view path)
                 continue;  // "/fib/10/" or "/fib/1/2": no such path
             m.param_name = entry.param_name;
             switch (parse_decimal(text, m.param)) {
-            case ParamError::none:
-                break;
+            case ParamError::none: break;
             case ParamError::not_decimal:
-                m.error = "path parameter '" + std::string(entry.param_name) +
-                          "' must be a decimal integer, got " + quoted(text);
+                m.error = "path parameter '" + std::string(entry.param_name) + "' must be a decimal integer, got " +
+                          quoted(text);
                 break;
             case ParamError::too_large:
-                m.error = "path parameter '" + std::string(entry.param_name) +
-                          "' is out of range, got " + quoted(text);
+                m.error = "path parameter '" + std::string(entry.param_name) + "' is out of range, got " + quoted(text);
                 break;
             }
         }
@@ -213,10 +205,8 @@ bool uses_pool(Action action)
     case Action::sleep_offload:
     case Action::fib_offload:
     case Action::fibo_sleep_par:
-    case Action::fibo_sleep_offload:
-        return true;
-    default:
-        return false;
+    case Action::fibo_sleep_offload: return true;
+    default: return false;
     }
 }
 
@@ -246,8 +236,7 @@ Plan plan(const http::Request& request, const config::Settings& settings)
 {
     const Match m = match(request.path);
     if (!m.found)
-        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " +
-                               std::string(all_routes) + ")");
+        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " + std::string(all_routes) + ")");
     if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
         Plan p = refuse(405, "method " + quoted(request.method_name()) + " is not allowed on " +
                                  route_pattern(m.route) + "; allowed: GET, HEAD");
@@ -266,8 +255,7 @@ Plan plan(const http::Request& request, const config::Settings& settings)
         config::HelloMode mode;
         if (!read_mode(request, m.route, defaults.hello_mode, mode, p))
             return p;
-        p.action = mode == config::HelloMode::offload ? Action::hello_offload
-                                                      : Action::hello_inline;
+        p.action = mode == config::HelloMode::offload ? Action::hello_offload : Action::hello_inline;
         break;
     }
     case Route::sleep: {

@@ -32,11 +32,11 @@ enum class ParamError { none, not_decimal, too_large };
 ParamError parse_decimal(std::string_view text, uint64_t& out);
 
 struct Match {
-    bool found = false;            // false: no such path (404)
+    bool found = false;  // false: no such path (404)
     Route route = Route::hello;
-    std::string_view param_name;   // "n" or "ms"; empty for routes without one
+    std::string_view param_name;  // "n" or "ms"; empty for routes without one
     uint64_t param = 0;
-    std::string error;             // non-empty: the parameter is malformed (400 with this text)
+    std::string error;  // non-empty: the parameter is malformed (400 with this text)
 };
 
 // Look `path` (without the query) up in the table.
@@ -58,8 +58,8 @@ enum class Action {
     fibo_sleep_baseline,  // fib on the loop, then a blocking sleep on the loop
     fibo_sleep_offload,   // fib and blocking sleep on a pool thread
     healthz,
-    stats,                // needs the peer check (app.cpp)
-    metrics,              // needs the peer check (app.cpp)
+    stats,    // needs the peer check (app.cpp)
+    metrics,  // needs the peer check (app.cpp)
 };
 
 // Does this action need the offload pool?
@@ -71,8 +71,8 @@ const char* to_string(Action action);
 struct Plan {
     Action action = Action::respond;
     Route route = Route::hello;
-    uint64_t param = 0;          // n or ms, within the limits
-    http::Response response;     // Action::respond: the answer
+    uint64_t param = 0;       // n or ms, within the limits
+    http::Response response;  // Action::respond: the answer
 };
 
 // Decide what to do: 404, 405 (+ Allow), 400 (bad parameter, unknown mode,

@@ -22,8 +22,7 @@ namespace {
 
 // A flag that overrides one key of the file. One row serves the flag's
 // definition, its conversion and the override in load().
-using Member = std::variant<std::optional<int> CommandLine::*,
-                            std::optional<double> CommandLine::*,
+using Member = std::variant<std::optional<int> CommandLine::*, std::optional<double> CommandLine::*,
                             std::optional<std::string> CommandLine::*>;
 
 struct KeyFlag {
@@ -33,7 +32,8 @@ struct KeyFlag {
     const char* help;
     Member member;
 
-    std::string_view flag() const {
+    std::string_view flag() const
+    {
         const std::string_view all = names;
         return all.substr(all.rfind(',') + 1);
     }
@@ -42,26 +42,22 @@ struct KeyFlag {
 const KeyFlag key_flags[] = {
     {"-w,--workers", "workers", "N", "worker processes (0: one per core)", &CommandLine::workers},
     {"--threads", "threads", "N", "offload threads per worker (0: none)", &CommandLine::threads},
-    {"-t,--timeout", "timeout", "S", "kill a worker whose loop is blocked this long",
-     &CommandLine::timeout},
-    {"--graceful-timeout", "graceful_timeout", "S",
-     "time to finish in-flight requests on stop or reload", &CommandLine::graceful_timeout},
-    {"--keepalive", "keepalive", "S", "idle keep-alive timeout (0: no keep-alive)",
-     &CommandLine::keepalive},
-    {"--max-requests", "max_requests", "N", "recycle a worker after N requests (0: never)",
-     &CommandLine::max_requests},
+    {"-t,--timeout", "timeout", "S", "kill a worker whose loop is blocked this long", &CommandLine::timeout},
+    {"--graceful-timeout", "graceful_timeout", "S", "time to finish in-flight requests on stop or reload",
+     &CommandLine::graceful_timeout},
+    {"--keepalive", "keepalive", "S", "idle keep-alive timeout (0: no keep-alive)", &CommandLine::keepalive},
+    {"--max-requests", "max_requests", "N", "recycle a worker after N requests (0: never)", &CommandLine::max_requests},
     {"-p,--pid", "pidfile", "FILE", "write the master's pid to this file", &CommandLine::pidfile},
     {"--log-level", "log.level", "LEVEL", "trace, debug, info, warning, error, critical or off",
      &CommandLine::log_level},
-    {"--error-log", "log.error_log", "FILE", "error log file (\"-\": stderr)",
-     &CommandLine::error_log},
-    {"--access-log", "log.access_log", "FILE", "access log file (\"-\": stdout)",
-     &CommandLine::access_log},
+    {"--error-log", "log.error_log", "FILE", "error log file (\"-\": stderr)", &CommandLine::error_log},
+    {"--access-log", "log.access_log", "FILE", "access log file (\"-\": stdout)", &CommandLine::access_log},
     {"-u,--user", "user", "USER", "run workers as this user", &CommandLine::user},
     {"-g,--group", "group", "GROUP", "run workers as this group", &CommandLine::group},
 };
 
-const detail::Key& key_named(std::string_view dotted) {
+const detail::Key& key_named(std::string_view dotted)
+{
     const detail::Key* key = detail::find_key(dotted);
     if (key == nullptr) {
         throw std::logic_error(fmt::format("config: no key '{}' in the key table", dotted));
@@ -76,11 +72,9 @@ struct Convert {
     const std::string& text;
     CommandLine& cmd;
 
-    void operator()(std::optional<std::string> CommandLine::*member) const {
-        cmd.*member = text;
-    }
-    template <class Number>
-    void operator()(std::optional<Number> CommandLine::*member) const {
+    void operator()(std::optional<std::string> CommandLine::*member) const { cmd.*member = text; }
+    template <class Number> void operator()(std::optional<Number> CommandLine::*member) const
+    {
         Number value{};
         const char* end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, value);
@@ -98,8 +92,8 @@ struct ApplyFlag {
     const CommandLine& cmd;
     Settings& settings;
 
-    template <class T>
-    void operator()(std::optional<T> CommandLine::*member) const {
+    template <class T> void operator()(std::optional<T> CommandLine::*member) const
+    {
         const std::optional<T>& value = cmd.*member;
         if (!value) {
             return;
@@ -115,14 +109,14 @@ struct ApplyFlag {
     }
 };
 
-constexpr const char* footer =
-    "Flags override the config file; every key is described in conf/forkd.toml.\n"
-    "Signals to the master: TERM graceful stop, INT/QUIT quick stop, HUP reload,\n"
-    "TTIN/TTOU one worker more/fewer, USR1 reopen logs, USR2 upgrade the binary.";
+constexpr const char* footer = "Flags override the config file; every key is described in conf/forkd.toml.\n"
+                               "Signals to the master: TERM graceful stop, INT/QUIT quick stop, HUP reload,\n"
+                               "TTIN/TTOU one worker more/fewer, USR1 reopen logs, USR2 upgrade the binary.";
 
 }  // namespace
 
-CommandLine parse_command_line(int argc, const char* const* argv) {
+CommandLine parse_command_line(int argc, const char* const* argv)
+{
     CommandLine cmd;
     cmd.top_url = "http://127.0.0.1:8000/stats";
     std::optional<std::string> texts[std::size(key_flags)];  // see Convert
@@ -131,19 +125,16 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
     CLI::App app{"forkd: a prefork HTTP/1.1 server", "forkd"};
     app.footer(footer);
-    app.add_option("-c,--config", cmd.config_path, "read settings from this TOML file")
-        ->option_text("FILE");
+    app.add_option("-c,--config", cmd.config_path, "read settings from this TOML file")->option_text("FILE");
     app.add_option("-b,--bind", cmd.bind,
                    "listen on host:port or [ipv6]:port; repeat for several (replaces the "
                    "file's list)")
         ->option_text("ADDR")
         ->allow_extra_args(false);
     for (std::size_t i = 0; i < std::size(key_flags); ++i) {
-        app.add_option(key_flags[i].names, texts[i], key_flags[i].help)
-            ->option_text(key_flags[i].value_name);
+        app.add_option(key_flags[i].names, texts[i], key_flags[i].help)->option_text(key_flags[i].value_name);
     }
-    app.add_flag("--check-config", check_config,
-                 "check the configuration, print it as TOML and exit");
+    app.add_flag("--check-config", check_config, "check the configuration, print it as TOML and exit");
     app.add_flag("-v,--version", version, "print the version and exit");
 
     CLI::App* top = app.add_subcommand("top", "show live worker statistics from a running forkd");
@@ -175,7 +166,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     return cmd;
 }
 
-Settings load(const CommandLine& cmd) {
+Settings load(const CommandLine& cmd)
+{
     Settings settings;
     if (!cmd.config_path.empty()) {
         apply_file(settings, cmd.config_path);

@@ -16,7 +16,7 @@ namespace forkd::config {
 struct CommandLine {
     enum class Action { serve, check_config, version, help, top };
     Action action = Action::serve;
-    std::string help_text;          // filled for Action::help (and usage errors)
+    std::string help_text;  // filled for Action::help (and usage errors)
 
     std::string config_path;        // -c/--config; empty: built-in defaults only
     std::vector<std::string> bind;  // -b/--bind, repeatable; replaces the file's list

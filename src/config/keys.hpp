@@ -23,9 +23,8 @@ namespace forkd::config::detail {
 // Which field a key fills. Each accessor returns a reference into Settings;
 // the alternative's type says how the key is read and printed.
 template <class T> using Access = T& (*)(Settings&);
-using Field = std::variant<Access<int>, Access<int64_t>, Access<double>, Access<bool>,
-                           Access<std::string>, Access<std::vector<std::string>>,
-                           Access<std::vector<BindAddress>>, Access<HelloMode>,
+using Field = std::variant<Access<int>, Access<int64_t>, Access<double>, Access<bool>, Access<std::string>,
+                           Access<std::vector<std::string>>, Access<std::vector<BindAddress>>, Access<HelloMode>,
                            Access<SleepMode>, Access<FibMode>, Access<FiboSleepMode>>;
 
 // Inclusive numeric bounds; `above` makes the lower one exclusive (timeout > 0).
@@ -34,9 +33,7 @@ struct Range {
     double max = std::numeric_limits<double>::infinity();
     bool above = false;
 
-    bool contains(double value) const {
-        return (above ? value > min : value >= min) && value <= max;
-    }
+    bool contains(double value) const { return (above ? value > min : value >= min) && value <= max; }
 };
 
 struct Key {
@@ -71,8 +68,7 @@ std::optional<std::string> nearest_name(std::string_view dotted);
 // A value given on the command line for a key: it passes the same checks as
 // the file's (see config/load.cpp). Errors read "command line: <flag>: ...".
 using Override = std::variant<int64_t, double, std::string, std::vector<std::string>>;
-void apply_override(Settings& settings, const Key& key, const Override& value,
-                    std::string_view flag);
+void apply_override(Settings& settings, const Key& key, const Override& value, std::string_view flag);
 
 // A string key's extra checks, shared by the table and validate().
 bool is_cidr(std::string_view text);

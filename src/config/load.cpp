@@ -5,8 +5,8 @@
 // errors (file:line: key 'x': expected ..., got ...) and render_toml().
 // It is the only file of config/ that includes toml++. Cross-key checks are
 // config/validate.cpp's; the flags themselves are config/cli.cpp's.
-#include "config/keys.hpp"
 #include "config/load.hpp"
+#include "config/keys.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -28,7 +28,8 @@ using detail::Key;
 namespace {
 
 // A string in TOML's basic (double-quoted) form, escaped as TOML requires.
-std::string quote(std::string_view text) {
+std::string quote(std::string_view text)
+{
     std::ostringstream out;
     const toml::value<std::string> value{std::string(text)};
     out << toml::toml_formatter{value, toml::format_flags::allow_unicode_strings};
@@ -36,7 +37,8 @@ std::string quote(std::string_view text) {
 }
 
 // A value as TOML would write it, for messages ("got ...").
-std::string show(const toml::node& node) {
+std::string show(const toml::node& node)
+{
     if (const auto* text = node.as_string()) {
         return quote(text->get());
     }
@@ -64,16 +66,16 @@ struct Origin {
     std::string_view flag;    // "--workers" for a command-line value, else empty
 };
 
-[[noreturn]] void reject(const Origin& origin, const Key& key, const toml::node& bad) {
-    const std::string where =
-        origin.flag.empty()
-            ? fmt::format("{}:{}: key '{}'", origin.source, bad.source().begin.line, key.dotted())
-            : fmt::format("{}: {}", origin.source, origin.flag);
-    throw ConfigError(
-        fmt::format("{}: expected {}, got {}", where, detail::expected(key), show(bad)));
+[[noreturn]] void reject(const Origin& origin, const Key& key, const toml::node& bad)
+{
+    const std::string where = origin.flag.empty()
+                                  ? fmt::format("{}:{}: key '{}'", origin.source, bad.source().begin.line, key.dotted())
+                                  : fmt::format("{}: {}", origin.source, origin.flag);
+    throw ConfigError(fmt::format("{}: expected {}, got {}", where, detail::expected(key), show(bad)));
 }
 
-bool parse_octal(std::string_view text, int64_t& out) {
+bool parse_octal(std::string_view text, int64_t& out)
+{
     if (text.empty() || text.size() > 4) {
         return false;
     }
@@ -89,8 +91,8 @@ bool parse_octal(std::string_view text, int64_t& out) {
 
 // Calls take(node) for a string or for each string of an array; returns the
 // first node that is no string or that take() refuses, or nullptr.
-template <class Take>
-const toml::node* each_string(const toml::node& node, Take&& take) {
+template <class Take> const toml::node* each_string(const toml::node& node, Take&& take)
+{
     if (node.is_string()) {
         return take(node.as_string()->get()) ? nullptr : &node;
     }
@@ -114,23 +116,25 @@ struct Assign {
     Settings& settings;
 
     template <class Int>
-        requires std::is_integral_v<Int>
-    const toml::node* operator()(Access<Int> field) const {
+    requires std::is_integral_v<Int>
+    const toml::node* operator()(Access<Int> field) const
+    {
         int64_t value = 0;
         if (const auto* integer = node.as_integer()) {
             value = integer->get();
         } else if (!(key.octal && node.is_string() && parse_octal(node.as_string()->get(), value))) {
             return &node;
         }
-        if (!key.range.contains(static_cast<double>(value)) ||
-            value < std::numeric_limits<Int>::min() || value > std::numeric_limits<Int>::max()) {
+        if (!key.range.contains(static_cast<double>(value)) || value < std::numeric_limits<Int>::min() ||
+            value > std::numeric_limits<Int>::max()) {
             return &node;
         }
         field(settings) = static_cast<Int>(value);
         return nullptr;
     }
 
-    const toml::node* operator()(Access<double> field) const {
+    const toml::node* operator()(Access<double> field) const
+    {
         double value = 0;
         if (const auto* integer = node.as_integer()) {
             value = static_cast<double>(integer->get());
@@ -146,7 +150,8 @@ struct Assign {
         return nullptr;
     }
 
-    const toml::node* operator()(Access<bool> field) const {
+    const toml::node* operator()(Access<bool> field) const
+    {
         const auto* flag = node.as_boolean();
         if (flag == nullptr) {
             return &node;
@@ -155,7 +160,8 @@ struct Assign {
         return nullptr;
     }
 
-    const toml::node* operator()(Access<std::string> field) const {
+    const toml::node* operator()(Access<std::string> field) const
+    {
         const auto* text = node.as_string();
         if (text == nullptr || !accepts(text->get())) {
             return &node;
@@ -164,7 +170,8 @@ struct Assign {
         return nullptr;
     }
 
-    const toml::node* operator()(Access<std::vector<std::string>> field) const {
+    const toml::node* operator()(Access<std::vector<std::string>> field) const
+    {
         std::vector<std::string> list;
         const toml::node* bad = each_string(node, [&](const std::string& text) {
             list.push_back(text);
@@ -176,11 +183,11 @@ struct Assign {
         return bad;
     }
 
-    const toml::node* operator()(Access<std::vector<BindAddress>> field) const {
+    const toml::node* operator()(Access<std::vector<BindAddress>> field) const
+    {
         std::vector<BindAddress> list;
-        const toml::node* bad = each_string(node, [&](const std::string& text) {
-            return parse_bind(text, list.emplace_back());
-        });
+        const toml::node* bad =
+            each_string(node, [&](const std::string& text) { return parse_bind(text, list.emplace_back()); });
         if (bad == nullptr) {
             field(settings) = std::move(list);
         }
@@ -188,8 +195,9 @@ struct Assign {
     }
 
     template <class Mode>
-        requires std::is_enum_v<Mode>
-    const toml::node* operator()(Access<Mode> field) const {
+    requires std::is_enum_v<Mode>
+    const toml::node* operator()(Access<Mode> field) const
+    {
         const auto* text = node.as_string();
         Mode mode{};
         if (text == nullptr || !parse_mode(text->get(), mode)) {
@@ -199,15 +207,16 @@ struct Assign {
         return nullptr;
     }
 
-    bool accepts(std::string_view text) const {
-        const bool listed = key.choices.empty() ||
-                            std::find(key.choices.begin(), key.choices.end(), text) !=
-                                key.choices.end();
+    bool accepts(std::string_view text) const
+    {
+        const bool listed =
+            key.choices.empty() || std::find(key.choices.begin(), key.choices.end(), text) != key.choices.end();
         return listed && (key.valid == nullptr || key.valid(text));
     }
 };
 
-void assign(Settings& settings, const Key& key, const toml::node& node, const Origin& origin) {
+void assign(Settings& settings, const Key& key, const toml::node& node, const Origin& origin)
+{
     if (const toml::node* bad = std::visit(Assign{key, node, settings}, key.field)) {
         reject(origin, key, *bad);
     }
@@ -221,39 +230,36 @@ struct Entry {
     const toml::node* node;
 };
 
-std::vector<Entry> entries_of(const toml::table& document, const std::string& source) {
+std::vector<Entry> entries_of(const toml::table& document, const std::string& source)
+{
     std::vector<Entry> entries;
     const auto& tables = detail::tables();
     for (const auto& [name, node] : document) {
         const std::size_t line = name.source().begin.line;
-        const bool is_known_table =
-            std::find(tables.begin(), tables.end(), name.str()) != tables.end();
+        const bool is_known_table = std::find(tables.begin(), tables.end(), name.str()) != tables.end();
         if (!is_known_table) {
-            entries.push_back({line, std::string(name.str()), detail::find_key("", name.str()),
-                               &node});
+            entries.push_back({line, std::string(name.str()), detail::find_key("", name.str()), &node});
             continue;
         }
         const auto* table = node.as_table();
         if (table == nullptr) {
-            throw ConfigError(fmt::format("{}:{}: key '{}': expected a table, got {}", source,
-                                          line, name.str(), show(node)));
+            throw ConfigError(
+                fmt::format("{}:{}: key '{}': expected a table, got {}", source, line, name.str(), show(node)));
         }
         for (const auto& [inner, value] : *table) {
-            entries.push_back({inner.source().begin.line,
-                               fmt::format("{}.{}", name.str(), inner.str()),
+            entries.push_back({inner.source().begin.line, fmt::format("{}.{}", name.str(), inner.str()),
                                detail::find_key(name.str(), inner.str()), &value});
         }
     }
     // toml++ keeps keys sorted by name; report the first problem in file order.
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const Entry& a, const Entry& b) { return a.line < b.line; });
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.line < b.line; });
     return entries;
 }
 
-[[noreturn]] void reject_unknown(const Entry& entry, const std::string& source) {
+[[noreturn]] void reject_unknown(const Entry& entry, const std::string& source)
+{
     const char* what = entry.node->is_table() ? "table" : "key";
-    std::string message = fmt::format("{}:{}: unknown {} '{}'", source, entry.line, what,
-                                      entry.dotted);
+    std::string message = fmt::format("{}:{}: unknown {} '{}'", source, entry.line, what, entry.dotted);
     if (const auto suggestion = detail::nearest_name(entry.dotted)) {
         message += fmt::format("; did you mean '{}'?", *suggestion);
     }
@@ -266,30 +272,29 @@ struct Render {
     Settings& settings;
 
     template <class Int>
-        requires std::is_integral_v<Int>
-    std::string operator()(Access<Int> field) const {
-        return key.octal ? fmt::format("0o{:03o}", field(settings))
-                         : fmt::format("{}", field(settings));
+    requires std::is_integral_v<Int> std::string operator()(Access<Int> field) const
+    {
+        return key.octal ? fmt::format("0o{:03o}", field(settings)) : fmt::format("{}", field(settings));
     }
-    std::string operator()(Access<double> field) const {
-        return fmt::format("{}", field(settings));
-    }
+    std::string operator()(Access<double> field) const { return fmt::format("{}", field(settings)); }
     std::string operator()(Access<bool> field) const { return field(settings) ? "true" : "false"; }
     std::string operator()(Access<std::string> field) const { return quote(field(settings)); }
-    std::string operator()(Access<std::vector<std::string>> field) const {
+    std::string operator()(Access<std::vector<std::string>> field) const
+    {
         return array(field(settings), [](const std::string& text) { return text; });
     }
-    std::string operator()(Access<std::vector<BindAddress>> field) const {
+    std::string operator()(Access<std::vector<BindAddress>> field) const
+    {
         return array(field(settings), [](const BindAddress& bind) { return bind.to_string(); });
     }
     template <class Mode>
-        requires std::is_enum_v<Mode>
-    std::string operator()(Access<Mode> field) const {
+    requires std::is_enum_v<Mode> std::string operator()(Access<Mode> field) const
+    {
         return quote(to_string(field(settings)));
     }
 
-    template <class List, class Text>
-    static std::string array(const List& list, Text&& text) {
+    template <class List, class Text> static std::string array(const List& list, Text&& text)
+    {
         std::string out = "[";
         for (std::size_t i = 0; i < list.size(); ++i) {
             out += (i == 0 ? "" : ", ") + quote(text(list[i]));
@@ -300,13 +305,14 @@ struct Render {
 
 }  // namespace
 
-void apply_toml(Settings& settings, std::string_view text, const std::string& source) {
+void apply_toml(Settings& settings, std::string_view text, const std::string& source)
+{
     toml::table document;
     try {
         document = toml::parse(text, std::string_view(source));
     } catch (const toml::parse_error& error) {
-        throw ConfigError(fmt::format("{}:{}:{}: {}", source, error.source().begin.line,
-                                      error.source().begin.column, error.description()));
+        throw ConfigError(fmt::format("{}:{}:{}: {}", source, error.source().begin.line, error.source().begin.column,
+                                      error.description()));
     }
     // Work on a copy: a document with an error changes nothing.
     Settings updated = settings;
@@ -319,7 +325,8 @@ void apply_toml(Settings& settings, std::string_view text, const std::string& so
     settings = std::move(updated);
 }
 
-void apply_file(Settings& settings, const std::string& path) {
+void apply_file(Settings& settings, const std::string& path)
+{
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         throw ConfigError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
@@ -343,12 +350,12 @@ void apply_file(Settings& settings, const std::string& path) {
     settings.config_path = path;
 }
 
-std::string render_toml(const Settings& settings) {
+std::string render_toml(const Settings& settings)
+{
     Settings copy = settings;  // the key table's accessors take a mutable Settings
     std::string out = settings.config_path.empty()
                           ? "# forkd configuration in effect (no file: built-in defaults)\n"
-                          : fmt::format("# forkd configuration in effect, from {}\n",
-                                        settings.config_path);
+                          : fmt::format("# forkd configuration in effect, from {}\n", settings.config_path);
     std::string_view table;
     for (const Key& key : detail::keys()) {
         if (key.table != table) {
@@ -362,14 +369,13 @@ std::string render_toml(const Settings& settings) {
 
 namespace detail {
 
-void apply_override(Settings& settings, const Key& key, const Override& value,
-                    std::string_view flag) {
+void apply_override(Settings& settings, const Key& key, const Override& value, std::string_view flag)
+{
     // Build the TOML value the file would have held, and check it the same way.
     toml::array holder;
     std::visit(
         [&](const auto& given) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(given)>,
-                                         std::vector<std::string>>) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(given)>, std::vector<std::string>>) {
                 toml::array list;
                 for (const std::string& text : given) {
                     list.push_back(text);

@@ -14,13 +14,15 @@
 
 namespace forkd::config {
 
-std::string BindAddress::to_string() const {
+std::string BindAddress::to_string() const
+{
     // An IPv6 host needs brackets, or its colons would run into the port's.
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-int Settings::resolved_workers() const {
+int Settings::resolved_workers() const
+{
     if (workers > 0) {
         return workers;
     }
@@ -34,17 +36,17 @@ namespace {
 constexpr std::array<std::string_view, 2> hello_names = {"inline", "offload"};
 constexpr std::array<std::string_view, 3> sleep_names = {"timer", "offload", "block"};
 constexpr std::array<std::string_view, 2> fib_names = {"offload", "inline"};
-constexpr std::array<std::string_view, 4> fibo_sleep_names = {"par", "async", "baseline",
-                                                              "offload"};
+constexpr std::array<std::string_view, 4> fibo_sleep_names = {"par", "async", "baseline", "offload"};
 
-template <class Mode, std::size_t N>
-const char* name_of(const std::array<std::string_view, N>& names, Mode mode) {
+template <class Mode, std::size_t N> const char* name_of(const std::array<std::string_view, N>& names, Mode mode)
+{
     const auto index = static_cast<std::size_t>(mode);
     return index < N ? names[index].data() : "?";
 }
 
 template <class Mode, std::size_t N>
-bool parse_name(const std::array<std::string_view, N>& names, std::string_view text, Mode& out) {
+bool parse_name(const std::array<std::string_view, N>& names, std::string_view text, Mode& out)
+{
     const auto found = std::find(names.begin(), names.end(), text);
     if (found == names.end()) {
         return false;
@@ -55,22 +57,54 @@ bool parse_name(const std::array<std::string_view, N>& names, std::string_view t
 
 }  // namespace
 
-const char* to_string(HelloMode mode) { return name_of(hello_names, mode); }
-const char* to_string(SleepMode mode) { return name_of(sleep_names, mode); }
-const char* to_string(FibMode mode) { return name_of(fib_names, mode); }
-const char* to_string(FiboSleepMode mode) { return name_of(fibo_sleep_names, mode); }
+const char* to_string(HelloMode mode)
+{
+    return name_of(hello_names, mode);
+}
+const char* to_string(SleepMode mode)
+{
+    return name_of(sleep_names, mode);
+}
+const char* to_string(FibMode mode)
+{
+    return name_of(fib_names, mode);
+}
+const char* to_string(FiboSleepMode mode)
+{
+    return name_of(fibo_sleep_names, mode);
+}
 
-bool parse_mode(std::string_view text, HelloMode& out) { return parse_name(hello_names, text, out); }
-bool parse_mode(std::string_view text, SleepMode& out) { return parse_name(sleep_names, text, out); }
-bool parse_mode(std::string_view text, FibMode& out) { return parse_name(fib_names, text, out); }
-bool parse_mode(std::string_view text, FiboSleepMode& out) {
+bool parse_mode(std::string_view text, HelloMode& out)
+{
+    return parse_name(hello_names, text, out);
+}
+bool parse_mode(std::string_view text, SleepMode& out)
+{
+    return parse_name(sleep_names, text, out);
+}
+bool parse_mode(std::string_view text, FibMode& out)
+{
+    return parse_name(fib_names, text, out);
+}
+bool parse_mode(std::string_view text, FiboSleepMode& out)
+{
     return parse_name(fibo_sleep_names, text, out);
 }
 
-template <> std::span<const std::string_view> mode_names<HelloMode>() { return hello_names; }
-template <> std::span<const std::string_view> mode_names<SleepMode>() { return sleep_names; }
-template <> std::span<const std::string_view> mode_names<FibMode>() { return fib_names; }
-template <> std::span<const std::string_view> mode_names<FiboSleepMode>() {
+template <> std::span<const std::string_view> mode_names<HelloMode>()
+{
+    return hello_names;
+}
+template <> std::span<const std::string_view> mode_names<SleepMode>()
+{
+    return sleep_names;
+}
+template <> std::span<const std::string_view> mode_names<FibMode>()
+{
+    return fib_names;
+}
+template <> std::span<const std::string_view> mode_names<FiboSleepMode>()
+{
     return fibo_sleep_names;
 }
 

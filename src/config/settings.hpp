@@ -31,16 +31,16 @@ struct BindAddress {
 };
 
 struct LogSettings {
-    std::string level = "info";               // trace debug info warning error critical off
-    std::string error_log = "-";              // "-" is stderr
-    std::string access_log;                   // empty: no access log; "-" is stdout
+    std::string level = "info";                  // trace debug info warning error critical off
+    std::string error_log = "-";                 // "-" is stderr
+    std::string access_log;                      // empty: no access log; "-" is stdout
     std::string access_log_format = "combined";  // combined | json
 };
 
 struct StatsSettings {
-    double interval = 60;                                     // seconds; 0 disables the summary line
+    double interval = 60;                                         // seconds; 0 disables the summary line
     std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};  // CIDRs allowed to read /stats, /metrics
-    std::string bind;                                         // optional separate "host:port" for them
+    std::string bind;                                             // optional separate "host:port" for them
 };
 
 struct EndpointSettings {
@@ -56,20 +56,20 @@ struct Settings {
     std::string config_path;  // the file these came from; empty when none
 
     std::vector<BindAddress> bind = {{"127.0.0.1", 8000}};
-    int workers = 0;              // 0: one per core (see resolved_workers())
-    int threads = 4;              // offload threads per worker; 0: offload modes answer 503
-    int offload_queue = 1024;     // jobs waiting per worker before 503
+    int workers = 0;           // 0: one per core (see resolved_workers())
+    int threads = 4;           // offload threads per worker; 0: offload modes answer 503
+    int offload_queue = 1024;  // jobs waiting per worker before 503
     bool reuse_port = true;
     int backlog = 2048;
     int worker_connections = 1000;
-    int max_requests = 0;         // 0: never recycle
+    int max_requests = 0;  // 0: never recycle
     int max_requests_jitter = 0;
-    int max_worker_rss = 0;       // MiB; 0: no limit
+    int max_worker_rss = 0;  // MiB; 0: no limit
     int recycle_concurrency = 1;
-    double timeout = 30;          // seconds a worker's loop may be blocked
+    double timeout = 30;  // seconds a worker's loop may be blocked
     double graceful_timeout = 30;
-    double keepalive = 75;        // idle keep-alive timeout, seconds
-    double header_timeout = 10;   // absolute time to receive one request's headers
+    double keepalive = 75;       // idle keep-alive timeout, seconds
+    double header_timeout = 10;  // absolute time to receive one request's headers
     int limit_request_line = 8190;
     int limit_request_fields = 100;
     int limit_request_field_size = 8190;

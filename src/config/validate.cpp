@@ -20,7 +20,8 @@ namespace forkd::config {
 namespace {
 
 // A decimal number with no sign, no spaces and nothing after it.
-bool parse_decimal(std::string_view text, unsigned long& out) {
+bool parse_decimal(std::string_view text, unsigned long& out)
+{
     if (text.empty() || text.size() > 10) {
         return false;
     }
@@ -30,18 +31,19 @@ bool parse_decimal(std::string_view text, unsigned long& out) {
 
 // The numeric host in canonical form ("0:0::1" -> "::1"), so that the same
 // address written twice is seen as a duplicate.
-bool canonical_host(int family, const std::string& host, std::string& out) {
+bool canonical_host(int family, const std::string& host, std::string& out)
+{
     unsigned char address[sizeof(in6_addr)];
     char text[INET6_ADDRSTRLEN];
-    if (inet_pton(family, host.c_str(), address) != 1 ||
-        inet_ntop(family, address, text, sizeof text) == nullptr) {
+    if (inet_pton(family, host.c_str(), address) != 1 || inet_ntop(family, address, text, sizeof text) == nullptr) {
         return false;
     }
     out = text;
     return true;
 }
 
-[[noreturn]] void reject(const Settings& settings, std::string_view key, const std::string& what) {
+[[noreturn]] void reject(const Settings& settings, std::string_view key, const std::string& what)
+{
     const std::string_view source =
         settings.config_path.empty() ? std::string_view("configuration") : settings.config_path;
     throw ConfigError(fmt::format("{}: key '{}': {}", source, key, what));
@@ -49,7 +51,8 @@ bool canonical_host(int family, const std::string& host, std::string& out) {
 
 }  // namespace
 
-bool parse_bind(std::string_view text, BindAddress& out) {
+bool parse_bind(std::string_view text, BindAddress& out)
+{
     std::string host;
     std::string_view port_text;
     int family = AF_INET;
@@ -75,8 +78,7 @@ bool parse_bind(std::string_view text, BindAddress& out) {
     // Port 0 would give each per-slot SO_REUSEPORT socket a different port.
     unsigned long port = 0;
     BindAddress parsed;
-    if (!parse_decimal(port_text, port) || port < 1 || port > 65535 ||
-        !canonical_host(family, host, parsed.host)) {
+    if (!parse_decimal(port_text, port) || port < 1 || port > 65535 || !canonical_host(family, host, parsed.host)) {
         return false;
     }
     parsed.port = static_cast<uint16_t>(port);
@@ -86,7 +88,8 @@ bool parse_bind(std::string_view text, BindAddress& out) {
 
 namespace detail {
 
-bool is_cidr(std::string_view text) {
+bool is_cidr(std::string_view text)
+{
     const auto slash = text.find('/');
     if (slash == std::string_view::npos) {
         return false;
@@ -103,37 +106,36 @@ bool is_cidr(std::string_view text) {
     return inet_pton(AF_INET6, address.c_str(), bytes) == 1 && prefix_len <= 128;
 }
 
-bool is_bind_or_empty(std::string_view text) {
+bool is_bind_or_empty(std::string_view text)
+{
     BindAddress ignored;
     return text.empty() || parse_bind(text, ignored);
 }
 
 }  // namespace detail
 
-void validate(const Settings& settings) {
+void validate(const Settings& settings)
+{
     if (settings.bind.empty()) {
         reject(settings, "bind", "expected at least one \"host:port\", got []");
     }
     for (std::size_t i = 0; i < settings.bind.size(); ++i) {
         for (std::size_t j = i + 1; j < settings.bind.size(); ++j) {
             if (settings.bind[i] == settings.bind[j]) {
-                reject(settings, "bind",
-                       fmt::format("\"{}\" is listed twice", settings.bind[i].to_string()));
+                reject(settings, "bind", fmt::format("\"{}\" is listed twice", settings.bind[i].to_string()));
             }
         }
     }
     for (const std::string& cidr : settings.stats.allow) {
         if (!detail::is_cidr(cidr)) {
             reject(settings, "stats.allow",
-                   fmt::format("expected {}, got \"{}\"",
-                               detail::expected(*detail::find_key("stats.allow")), cidr));
+                   fmt::format("expected {}, got \"{}\"", detail::expected(*detail::find_key("stats.allow")), cidr));
         }
     }
     BindAddress stats_bind;
     if (!settings.stats.bind.empty() && !parse_bind(settings.stats.bind, stats_bind)) {
         reject(settings, "stats.bind",
-               fmt::format("expected {}, got \"{}\"",
-                           detail::expected(*detail::find_key("stats.bind")),
+               fmt::format("expected {}, got \"{}\"", detail::expected(*detail::find_key("stats.bind")),
                            settings.stats.bind));
     }
     for (const BindAddress& bind : settings.bind) {

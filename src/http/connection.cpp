@@ -34,13 +34,15 @@ constexpr std::size_t keep_capacity = 16 * 1024;
 constexpr uint64_t linger_ms = 2000;
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool peer_gone(int rc) {
-    return rc == UV_EPIPE || rc == UV_ECONNRESET || rc == UV_ENOTCONN || rc == UV_ETIMEDOUT ||
-           rc == UV_ECONNABORTED || rc == UV_ECANCELED;
+bool peer_gone(int rc)
+{
+    return rc == UV_EPIPE || rc == UV_ECONNRESET || rc == UV_ENOTCONN || rc == UV_ETIMEDOUT || rc == UV_ECONNABORTED ||
+           rc == UV_ECANCELED;
 }
 
 // The peer going away is ordinary; anything else is worth a warning.
-void log_uv(const char* what, int rc) {
+void log_uv(const char* what, int rc)
+{
     if (peer_gone(rc)) {
         spdlog::debug("http: {}: {}", what, uv_err_name(rc));
     } else {
@@ -48,8 +50,10 @@ void log_uv(const char* what, int rc) {
     }
 }
 
-void release_if_large(std::string& buffer) {
-    if (buffer.empty() && buffer.capacity() > keep_capacity) buffer.shrink_to_fit();
+void release_if_large(std::string& buffer)
+{
+    if (buffer.empty() && buffer.capacity() > keep_capacity)
+        buffer.shrink_to_fit();
 }
 
 }  // namespace
@@ -58,16 +62,19 @@ void release_if_large(std::string& buffer) {
 struct ConnectionCallbacks {
     static Connection& of(void* data) { return *static_cast<Connection*>(data); }
 
-    static void on_alloc(uv_handle_t*, std::size_t, uv_buf_t* buf) noexcept {
+    static void on_alloc(uv_handle_t*, std::size_t, uv_buf_t* buf) noexcept
+    {
         // One buffer for the whole loop: libuv calls on_read right after
         // on_alloc, and on_read copies what it keeps.
         thread_local char buffer[read_buffer_size];
         *buf = uv_buf_init(buffer, sizeof buffer);
     }
 
-    static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+    static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept
+    {
         Connection& c = of(stream->data);
-        if (nread == 0) return;  // EAGAIN
+        if (nread == 0)
+            return;  // EAGAIN
         if (nread < 0) {
             int rc = static_cast<int>(nread);
             if (rc != UV_EOF) {
@@ -85,9 +92,11 @@ struct ConnectionCallbacks {
             return;
         }
         c.ctx_.bytes_in += static_cast<uint64_t>(nread);
-        if (c.close_after_write_ || c.shutting_down_ || c.closing_) return;  // read and discard
+        if (c.close_after_write_ || c.shutting_down_ || c.closing_)
+            return;  // read and discard
         c.in_.append(buf->base, static_cast<std::size_t>(nread));
-        if (c.wait_ == Connection::Wait::body) c.arm(Connection::Wait::body, true);  // progress
+        if (c.wait_ == Connection::Wait::body)
+            c.arm(Connection::Wait::body, true);  // progress
         if (c.answer_pending_ || c.blocked_) {
             c.settle();
         } else {
@@ -95,7 +104,8 @@ struct ConnectionCallbacks {
         }
     }
 
-    static void on_write(uv_write_t* req, int status) noexcept {
+    static void on_write(uv_write_t* req, int status) noexcept
+    {
         Connection& c = of(req->handle->data);
         c.writing_ = false;
         c.writing_buf_.clear();
@@ -105,8 +115,10 @@ struct ConnectionCallbacks {
             c.close();  // nothing if already closing
             return;
         }
-        if (c.closing_) return;
-        if (c.wait_ == Connection::Wait::write) c.arm(Connection::Wait::none);  // progress
+        if (c.closing_)
+            return;
+        if (c.wait_ == Connection::Wait::write)
+            c.arm(Connection::Wait::none);  // progress
         if (c.blocked_ && !c.answer_pending_) {
             c.process();
         } else {
@@ -115,7 +127,8 @@ struct ConnectionCallbacks {
         }
     }
 
-    static void on_shutdown(uv_shutdown_t* req, int status) noexcept {
+    static void on_shutdown(uv_shutdown_t* req, int status) noexcept
+    {
         Connection& c = of(req->handle->data);
         if (status < 0 && !c.closing_) {
             log_uv("shutdown", status);
@@ -123,7 +136,8 @@ struct ConnectionCallbacks {
         }
     }
 
-    static void on_timer(uv_timer_t* timer) noexcept {
+    static void on_timer(uv_timer_t* timer) noexcept
+    {
         Connection& c = of(timer->data);
         Connection::Wait wait = c.wait_;
         c.wait_ = Connection::Wait::none;
@@ -138,31 +152,37 @@ struct ConnectionCallbacks {
         c.close();
     }
 
-    static void on_close(uv_handle_t* handle) noexcept {
+    static void on_close(uv_handle_t* handle) noexcept
+    {
         Connection* c = static_cast<Connection*>(handle->data);
         --c->handles_open_;
         Connection::free_when_done(c);
     }
 };
 
-Connection::Connection(Context& ctx) : ctx_(ctx), parser_(ctx.limits) {
+Connection::Connection(Context& ctx) : ctx_(ctx), parser_(ctx.limits)
+{
     next = ctx_.first;
-    if (next != nullptr) next->prev = this;
+    if (next != nullptr)
+        next->prev = this;
     ctx_.first = this;
     ++ctx_.open;
 }
 
-Connection::~Connection() {
+Connection::~Connection()
+{
     if (prev != nullptr) {
         prev->next = next;
     } else if (ctx_.first == this) {
         ctx_.first = next;
     }
-    if (next != nullptr) next->prev = prev;
+    if (next != nullptr)
+        next->prev = prev;
     --ctx_.open;
 }
 
-int Connection::accept(uv_stream_t* server, Context& ctx) {
+int Connection::accept(uv_stream_t* server, Context& ctx)
+{
     auto* c = new Connection(ctx);
     int rc = uv_timer_init(ctx.loop, &c->timer_);
     if (rc != 0) {
@@ -203,12 +223,14 @@ int Connection::accept(uv_stream_t* server, Context& ctx) {
         return rc;
     }
     rc = uv_tcp_nodelay(&c->tcp_, 1);
-    if (rc != 0) spdlog::warn("http: uv_tcp_nodelay: {}", uv_err_name(rc));  // slower, still correct
-    c->settle();  // start reading, arm the first-request timer
+    if (rc != 0)
+        spdlog::warn("http: uv_tcp_nodelay: {}", uv_err_name(rc));  // slower, still correct
+    c->settle();                                                    // start reading, arm the first-request timer
     return c->closing_ ? UV_EIO : 0;
 }
 
-void Connection::respond(Response&& response) {
+void Connection::respond(Response&& response)
+{
     if (!answer_pending_) {
         spdlog::error("http: respond() without a pending request (answered twice?)");
         return;
@@ -225,8 +247,8 @@ void Connection::respond(Response&& response) {
     // too (the last one closes), so a drain never leaves requests unanswered
     // that the client had already sent.
     const bool more_buffered = in_.size() > dispatch_pos_;
-    bool keep_alive = request.keep_alive && ctx_.limits.keepalive_ms > 0 &&
-                      (!(draining_ || ctx_.draining) || more_buffered);
+    bool keep_alive =
+        request.keep_alive && ctx_.limits.keepalive_ms > 0 && (!(draining_ || ctx_.draining) || more_buffered);
     ++requests_served_;
     queue(response, keep_alive, duration_ns);
     if (keep_alive) {
@@ -234,21 +256,27 @@ void Connection::respond(Response&& response) {
     } else {
         close_after_write_ = true;
     }
-    if (!dispatching_) process();
+    if (!dispatching_)
+        process();
 }
 
-void Connection::close() {
-    if (closing_) return;
+void Connection::close()
+{
+    if (closing_)
+        return;
     closing_ = true;
     reading_ = false;
     wait_ = Wait::none;
-    if (tcp_open_) uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnectionCallbacks::on_close);
+    if (tcp_open_)
+        uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnectionCallbacks::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), ConnectionCallbacks::on_close);
 }
 
-void Connection::drain() {
+void Connection::drain()
+{
     draining_ = true;
-    if (closing_ || !idle()) return;  // the current response will say close
+    if (closing_ || !idle())
+        return;  // the current response will say close
     if (!writing_ && out_.empty()) {
         close();
     } else {
@@ -257,34 +285,42 @@ void Connection::drain() {
     }
 }
 
-bool Connection::idle() const {
+bool Connection::idle() const
+{
     return !answer_pending_ && parser_.phase() == Parser::Phase::idle && in_.empty();
 }
 
-bool Connection::peer(struct sockaddr_storage& out) const {
-    if (peer_.sa.sa_family == AF_UNSPEC) return false;
+bool Connection::peer(struct sockaddr_storage& out) const
+{
+    if (peer_.sa.sa_family == AF_UNSPEC)
+        return false;
     out = {};
     std::memcpy(&out, &peer_, sizeof peer_);
     return true;
 }
 
-void Connection::free_when_done(Connection* c) {
-    if (c->handles_open_ > 0 || c->answer_pending_) return;
+void Connection::free_when_done(Connection* c)
+{
+    if (c->handles_open_ > 0 || c->answer_pending_)
+        return;
     Context& ctx = c->ctx_;
     delete c;
-    if (ctx.on_closed != nullptr) ctx.on_closed(ctx);
+    if (ctx.on_closed != nullptr)
+        ctx.on_closed(ctx);
 }
 
 // Feed buffered bytes to the parser and hand out complete requests, one at a
 // time, until one is pending, more bytes are needed, or the connection ends.
-void Connection::process() {
+void Connection::process()
+{
     dispatching_ = true;
     blocked_ = false;
     std::size_t pos = 0;
     while (!closing_ && !answer_pending_ && !close_after_write_) {
         if (backlog() >= max_backlog_out) {
             flush();
-            if (closing_) break;
+            if (closing_)
+                break;
             if (backlog() >= max_backlog_out) {
                 blocked_ = true;  // on_write resumes
                 break;
@@ -293,16 +329,18 @@ void Connection::process() {
         std::size_t used = 0;
         Parser::Event event = parser_.feed(in_.data() + pos, in_.size() - pos, used);
         pos += used;
-        if (parser_.take_continue()) out_ += continue_100;
+        if (parser_.take_continue())
+            out_ += continue_100;
         if (event == Parser::Event::request) {
             Request& request = parser_.request();
             request.start_ns = uv_hrtime();
             answer_pending_ = true;
-            dispatch_pos_ = pos;  // in_ beyond this is not parsed yet (respond() looks)
+            dispatch_pos_ = pos;                       // in_ beyond this is not parsed yet (respond() looks)
             ctx_.handler->on_request(*this, request);  // may call respond() right here
             continue;
         }
-        if (event == Parser::Event::error) answer_error(parser_.error_status(), parser_.error_message());
+        if (event == Parser::Event::error)
+            answer_error(parser_.error_status(), parser_.error_message());
         break;  // need_more, error or done
     }
     dispatching_ = false;
@@ -318,7 +356,8 @@ void Connection::process() {
 }
 
 // Serialise one response into out_ and report it to the handler.
-void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns) {
+void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns)
+{
     const Request& request = parser_.request();
     HeadOptions options;
     options.keep_alive = keep_alive;
@@ -333,7 +372,8 @@ void Connection::queue(const Response& response, bool keep_alive, uint64_t durat
 }
 
 // The connection answers a bad or late request itself, then closes.
-void Connection::answer_error(int status, std::string_view message) {
+void Connection::answer_error(int status, std::string_view message)
+{
     close_after_write_ = true;
     uint64_t start_ns = parser_.request().start_ns;
     queue(error_response(status, message), false, start_ns != 0 ? uv_hrtime() - start_ns : 0);
@@ -342,8 +382,10 @@ void Connection::answer_error(int status, std::string_view message) {
 // Hand out_ to the socket: directly when the kernel takes it all (the common
 // case, no request object), else with one uv_write whose buffer stays alive
 // in writing_buf_ until on_write.
-void Connection::flush() {
-    if (writing_ || out_.empty() || closing_) return;
+void Connection::flush()
+{
+    if (writing_ || out_.empty() || closing_)
+        return;
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned int>(out_.size()));
     int n = uv_try_write(stream, &buf, 1);
@@ -372,14 +414,17 @@ void Connection::flush() {
 }
 
 // Make reading, the timer and closing match the state; called after every event.
-void Connection::settle() {
-    if (closing_) return;
+void Connection::settle()
+{
+    if (closing_)
+        return;
     if (!close_after_write_ && peer_eof_ && !answer_pending_ && !blocked_) {
         // Every complete request was answered and nothing more will arrive.
         close_after_write_ = true;
     }
     if (close_after_write_) {
-        if (answer_pending_) return;  // respond() comes back here
+        if (answer_pending_)
+            return;  // respond() comes back here
         if (!writing_ && out_.empty()) {
             shutdown_and_linger();
         } else {
@@ -394,19 +439,21 @@ void Connection::settle() {
         arm(Wait::write);
     } else {
         switch (parser_.phase()) {
-            case Parser::Phase::idle: arm(requests_served_ == 0 ? Wait::first : Wait::idle); break;
-            case Parser::Phase::head: arm(Wait::head); break;
-            case Parser::Phase::body: arm(Wait::body); break;
-            default: arm(Wait::none); break;
+        case Parser::Phase::idle: arm(requests_served_ == 0 ? Wait::first : Wait::idle); break;
+        case Parser::Phase::head: arm(Wait::head); break;
+        case Parser::Phase::body: arm(Wait::body); break;
+        default: arm(Wait::none); break;
         }
     }
 }
 
-void Connection::set_reading(bool on) {
-    if (on == reading_ || closing_) return;
+void Connection::set_reading(bool on)
+{
+    if (on == reading_ || closing_)
+        return;
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-    int rc = on ? uv_read_start(stream, ConnectionCallbacks::on_alloc, ConnectionCallbacks::on_read)
-                : uv_read_stop(stream);
+    int rc =
+        on ? uv_read_start(stream, ConnectionCallbacks::on_alloc, ConnectionCallbacks::on_read) : uv_read_stop(stream);
     if (rc != 0) {
         log_uv(on ? "uv_read_start" : "uv_read_stop", rc);
         if (on) {
@@ -419,34 +466,39 @@ void Connection::set_reading(bool on) {
 
 // Start (or stop) the one timer for what the connection now waits for. The
 // head timer is not restarted while the head is still arriving: it is absolute.
-void Connection::arm(Wait wait, bool restart) {
-    if (closing_ || (wait == wait_ && !restart)) return;
+void Connection::arm(Wait wait, bool restart)
+{
+    if (closing_ || (wait == wait_ && !restart))
+        return;
     wait_ = wait;
     const Limits& limits = ctx_.limits;
     uint64_t ms = 0;
     switch (wait) {
-        case Wait::none: break;
-        case Wait::first: ms = limits.header_timeout_ms != 0 ? limits.header_timeout_ms : limits.keepalive_ms; break;
-        case Wait::idle: ms = limits.keepalive_ms; break;
-        case Wait::head:
-        case Wait::body:
-        case Wait::write: ms = limits.header_timeout_ms; break;
-        case Wait::linger: ms = linger_ms; break;
+    case Wait::none: break;
+    case Wait::first: ms = limits.header_timeout_ms != 0 ? limits.header_timeout_ms : limits.keepalive_ms; break;
+    case Wait::idle: ms = limits.keepalive_ms; break;
+    case Wait::head:
+    case Wait::body:
+    case Wait::write: ms = limits.header_timeout_ms; break;
+    case Wait::linger: ms = linger_ms; break;
     }
     if (ms == 0) {
         uv_timer_stop(&timer_);  // cannot fail on an initialised timer
         return;
     }
     int rc = uv_timer_start(&timer_, ConnectionCallbacks::on_timer, ms, 0);
-    if (rc != 0) spdlog::warn("http: uv_timer_start: {}", uv_err_name(rc));
+    if (rc != 0)
+        spdlog::warn("http: uv_timer_start: {}", uv_err_name(rc));
 }
 
 // Everything is written: send FIN, then read and discard until the peer
 // closes (or linger_ms passes). Closing with unread bytes in the socket would
 // make the kernel send RST, which can destroy our last response before the
 // peer has read it (a 413 while the client still sends its body, say).
-void Connection::shutdown_and_linger() {
-    if (shutting_down_ || closing_) return;
+void Connection::shutdown_and_linger()
+{
+    if (shutting_down_ || closing_)
+        return;
     if (peer_eof_) {  // the peer sent everything it will send: close keeps our data
         close();
         return;

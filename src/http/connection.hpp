@@ -51,8 +51,8 @@ public:
     // `bytes` is the whole response. Also called for the errors that the
     // connection answers itself (400, 408, 413, 414, 431, 505), with the
     // request as far as it was parsed (its target may be empty).
-    virtual void on_response(const Connection& conn, const Request& request,
-                             int status, std::size_t bytes, uint64_t duration_ns) noexcept = 0;
+    virtual void on_response(const Connection& conn, const Request& request, int status, std::size_t bytes,
+                             uint64_t duration_ns) noexcept = 0;
 };
 
 // Shared by all connections of one worker; owned by the worker.
@@ -65,13 +65,13 @@ struct Context {
 
     // Intrusive list of open connections (for drain) and counters.
     Connection* first = nullptr;
-    std::size_t open = 0;            // connections not yet freed
+    std::size_t open = 0;  // connections not yet freed
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
 
     // Called after a connection was freed (the worker resumes accepting).
     void (*on_closed)(Context& ctx) = nullptr;
-    void* owner = nullptr;           // the worker, for on_closed
+    void* owner = nullptr;  // the worker, for on_closed
 };
 
 class Connection {
@@ -94,7 +94,7 @@ public:
     // Drain: close now if idle; otherwise after the current response.
     void drain();
 
-    bool idle() const;                    // no request in progress
+    bool idle() const;  // no request in progress
     // The peer's address as it was when the connection was accepted (for
     // stats.allow and the access log). false if it could not be read then.
     bool peer(struct sockaddr_storage& out) const;
@@ -134,7 +134,7 @@ private:
 
     Context& ctx_;
     uv_tcp_t tcp_;
-    uv_timer_t timer_;       // header timeout or keep-alive timeout
+    uv_timer_t timer_;  // header timeout or keep-alive timeout
     uv_write_t write_req_;
     uv_shutdown_t shutdown_req_;
     Parser parser_;
@@ -144,20 +144,20 @@ private:
         sockaddr_in6 in6;  // large enough for either family
     } peer_{};
 
-    std::string in_;           // received, not yet parsed (pipelined requests)
-    std::size_t dispatch_pos_ = 0; // inside process(): in_ up to here is parsed
-    std::string out_;          // responses not yet handed to the socket
-    std::string writing_buf_;  // the bytes of the write in flight; live until its callback
-    int handles_open_ = 0;     // tcp_ and timer_ until their close callbacks ran
+    std::string in_;                // received, not yet parsed (pipelined requests)
+    std::size_t dispatch_pos_ = 0;  // inside process(): in_ up to here is parsed
+    std::string out_;               // responses not yet handed to the socket
+    std::string writing_buf_;       // the bytes of the write in flight; live until its callback
+    int handles_open_ = 0;          // tcp_ and timer_ until their close callbacks ran
     Wait wait_ = Wait::none;
     bool tcp_open_ = false;
     bool reading_ = false;
     bool writing_ = false;
-    bool answer_pending_ = false;    // a request went to the handler, respond() not yet called
-    bool dispatching_ = false;       // inside process(): respond() must not recurse
-    bool blocked_ = false;           // process() stopped because too much output waits
-    bool closing_ = false;           // uv_close() called
-    bool close_after_write_ = false; // the last response is queued: shut down once written
+    bool answer_pending_ = false;     // a request went to the handler, respond() not yet called
+    bool dispatching_ = false;        // inside process(): respond() must not recurse
+    bool blocked_ = false;            // process() stopped because too much output waits
+    bool closing_ = false;            // uv_close() called
+    bool close_after_write_ = false;  // the last response is queued: shut down once written
     bool shutting_down_ = false;
     bool draining_ = false;
     bool peer_eof_ = false;

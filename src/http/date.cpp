@@ -15,13 +15,15 @@ constexpr const char* day_names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "
 constexpr const char* month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-char* put2(char* p, int v) {
+char* put2(char* p, int v)
+{
     *p++ = static_cast<char>('0' + (v / 10) % 10);
     *p++ = static_cast<char>('0' + v % 10);
     return p;
 }
 
-char* put3(char* p, const char* s) {
+char* put3(char* p, const char* s)
+{
     *p++ = s[0];
     *p++ = s[1];
     *p++ = s[2];
@@ -34,15 +36,18 @@ std::string_view cached_view;
 
 }  // namespace
 
-std::string_view format(std::time_t t, char (&buf)[32]) {
-    struct tm tm {};
+std::string_view format(std::time_t t, char (&buf)[32])
+{
+    struct tm tm { };
     if (gmtime_r(&t, &tm) == nullptr) {
         t = 0;
         gmtime_r(&t, &tm);
     }
     int year = tm.tm_year + 1900;
-    if (year < 0) year = 0;
-    if (year > 9999) year = 9999;
+    if (year < 0)
+        year = 0;
+    if (year > 9999)
+        year = 9999;
     char* p = buf;
     p = put3(p, day_names[tm.tm_wday % 7]);
     *p++ = ',';
@@ -65,13 +70,16 @@ std::string_view format(std::time_t t, char (&buf)[32]) {
     return {buf, static_cast<std::size_t>(p - buf)};
 }
 
-void refresh() {
+void refresh()
+{
     cached_time = std::time(nullptr);
     cached_view = format(cached_time, cached);
 }
 
-std::string_view current() {
-    if (std::time(nullptr) != cached_time) refresh();
+std::string_view current()
+{
+    if (std::time(nullptr) != cached_time)
+        refresh();
     return cached_view;
 }
 

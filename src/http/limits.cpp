@@ -13,20 +13,25 @@ namespace forkd::http {
 
 namespace {
 
-std::size_t bounded(int value, std::size_t hard_max) {
-    if (value <= 0) return hard_max;
+std::size_t bounded(int value, std::size_t hard_max)
+{
+    if (value <= 0)
+        return hard_max;
     return std::min(static_cast<std::size_t>(value), hard_max);
 }
 
-uint64_t to_ms(double seconds) {
-    if (!(seconds > 0)) return 0;  // also NaN
+uint64_t to_ms(double seconds)
+{
+    if (!(seconds > 0))
+        return 0;  // also NaN
     double ms = std::ceil(seconds * 1000.0);
     return ms > 1e15 ? uint64_t{1000000000000000} : static_cast<uint64_t>(ms);
 }
 
 }  // namespace
 
-Limits Limits::from(const config::Settings& settings) {
+Limits Limits::from(const config::Settings& settings)
+{
     Limits limits;
     limits.request_line = bounded(settings.limit_request_line, max_request_line);
     limits.request_fields = bounded(settings.limit_request_fields, max_request_fields);

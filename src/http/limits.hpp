@@ -15,12 +15,12 @@ struct Settings;
 namespace forkd::http {
 
 struct Limits {
-    std::size_t request_line = 8190;       // 414 past this (method + target + version)
-    std::size_t request_fields = 100;      // 431 past this many header fields
-    std::size_t request_field_size = 8190; // 431 past this many bytes in one field (name + value)
-    int64_t max_body_size = 1048576;       // 413 past this; negative: no limit
-    uint64_t header_timeout_ms = 10000;    // absolute, from the first byte of a request's head; 0: none
-    uint64_t keepalive_ms = 75000;         // idle between requests; 0: close after each response
+    std::size_t request_line = 8190;        // 414 past this (method + target + version)
+    std::size_t request_fields = 100;       // 431 past this many header fields
+    std::size_t request_field_size = 8190;  // 431 past this many bytes in one field (name + value)
+    int64_t max_body_size = 1048576;        // 413 past this; negative: no limit
+    uint64_t header_timeout_ms = 10000;     // absolute, from the first byte of a request's head; 0: none
+    uint64_t keepalive_ms = 75000;          // idle between requests; 0: close after each response
 
     // From the configuration keys limit_request_line, limit_request_fields,
     // limit_request_field_size (0 or less: the hard maxima below, as gunicorn's
@@ -35,9 +35,7 @@ struct Limits {
     static constexpr std::size_t max_request_field_size = 1 << 20;
 
     // Every byte of one request head (request line, fields, separators) fits in this.
-    std::size_t head_bytes() const {
-        return request_line + 2 + request_fields * (request_field_size + 4) + 2;
-    }
+    std::size_t head_bytes() const { return request_line + 2 + request_fields * (request_field_size + 4) + 2; }
 };
 
 }  // namespace forkd::http

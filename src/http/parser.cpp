@@ -19,24 +19,39 @@ namespace forkd::http {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-    if (text.size() < prefix.size()) return false;
+bool iequals_prefix(std::string_view text, std::string_view prefix)
+{
+    if (text.size() < prefix.size())
+        return false;
     for (std::size_t i = 0; i < prefix.size(); ++i) {
-        if (lower(text[i]) != prefix[i]) return false;
+        if (lower(text[i]) != prefix[i])
+            return false;
     }
     return true;
 }
 
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+std::string_view trim_ows(std::string_view s)
+{
+    while (!s.empty() && is_ows(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
-Parser& self(llhttp_t* p) { return *static_cast<Parser*>(p->data); }
+Parser& self(llhttp_t* p)
+{
+    return *static_cast<Parser*>(p->data);
+}
 
 // Raw body bytes beyond the decoded size that chunk framing may add before we
 // call the body too large (chunk sizes, CRLFs, trailers).
@@ -47,7 +62,8 @@ constexpr uint64_t framing_allowance = 64 * 1024;
 // The llhttp trampolines. llhttp is C: nothing may throw through it, and
 // nothing here does.
 struct ParserCallbacks {
-    static int on_message_begin(llhttp_t* p) noexcept {
+    static int on_message_begin(llhttp_t* p) noexcept
+    {
         Parser& s = self(p);
         s.phase_ = Parser::Phase::head;
         Request& r = s.request_;
@@ -75,12 +91,14 @@ struct ParserCallbacks {
         return 0;
     }
 
-    static int on_method(llhttp_t* p, const char*, std::size_t len) noexcept {
+    static int on_method(llhttp_t* p, const char*, std::size_t len) noexcept
+    {
         self(p).method_bytes_ += len;
         return 0;
     }
 
-    static int on_url(llhttp_t* p, const char* at, std::size_t len) noexcept {
+    static int on_url(llhttp_t* p, const char* at, std::size_t len) noexcept
+    {
         Parser& s = self(p);
         s.request_.method = static_cast<llhttp_method_t>(p->method);  // for error responses
         // method SP target SP "HTTP/1.1"
@@ -91,7 +109,8 @@ struct ParserCallbacks {
         return 0;
     }
 
-    static int on_version_complete(llhttp_t* p) noexcept {
+    static int on_version_complete(llhttp_t* p) noexcept
+    {
         self(p).request_.version_major = p->http_major;
         self(p).request_.version_minor = p->http_minor;
         if (p->http_major != 1 || p->http_minor > 1) {
@@ -100,7 +119,8 @@ struct ParserCallbacks {
         return 0;
     }
 
-    static int on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept {
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t len) noexcept
+    {
         Parser& s = self(p);
         s.field_bytes_ += len;
         if (s.field_bytes_ > s.limits_.request_field_size) {
@@ -110,17 +130,22 @@ struct ParserCallbacks {
             s.name_[s.name_bytes_ + i] = lower(at[i]);
         }
         s.name_bytes_ += len;
-        if (len > 0) s.last_name_char_ = at[len - 1];
+        if (len > 0)
+            s.last_name_char_ = at[len - 1];
         return 0;
     }
 
-    static int on_header_field_complete(llhttp_t* p) noexcept {
+    static int on_header_field_complete(llhttp_t* p) noexcept
+    {
         Parser& s = self(p);
-        if (++s.fields_ > s.limits_.request_fields) return s.fail(431, "too many header fields");
-        if (s.name_bytes_ == 0) return s.fail(400, "empty header field name");
+        if (++s.fields_ > s.limits_.request_fields)
+            return s.fail(431, "too many header fields");
+        if (s.name_bytes_ == 0)
+            return s.fail(400, "empty header field name");
         // llhttp (without its compile-time strict mode) accepts "Host : x";
         // RFC 9112 5.1 requires a 400: proxies disagree on such names.
-        if (is_ows(s.last_name_char_)) return s.fail(400, "whitespace before colon in header field");
+        if (is_ows(s.last_name_char_))
+            return s.fail(400, "whitespace before colon in header field");
         std::string_view name(s.name_, s.name_bytes_ < sizeof s.name_ ? s.name_bytes_ : sizeof s.name_);
         s.field_ = Parser::Field::other;
         if (s.phase_ == Parser::Phase::head && s.name_bytes_ == name.size()) {  // not in trailers
@@ -139,12 +164,14 @@ struct ParserCallbacks {
         return 0;
     }
 
-    static int on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept {
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t len) noexcept
+    {
         Parser& s = self(p);
         // obs-fold: llhttp reports the continuation line as more value, whose
         // first byte follows a line break. RFC 9112 5.2 lets a server reject it.
         char before = at > s.feed_begin_ ? at[-1] : s.prev_byte_;
-        if (len > 0 && before == '\n') return s.fail(400, "obsolete line folding in header field");
+        if (len > 0 && before == '\n')
+            return s.fail(400, "obsolete line folding in header field");
         s.field_bytes_ += len;
         if (s.field_bytes_ > s.limits_.request_field_size) {
             return s.fail(431, "header field too large");
@@ -162,11 +189,13 @@ struct ParserCallbacks {
         return 0;
     }
 
-    static int on_header_value_complete(llhttp_t* p) noexcept {
+    static int on_header_value_complete(llhttp_t* p) noexcept
+    {
         Parser& s = self(p);
         if (s.field_ == Parser::Field::expect && s.value_bytes_ <= sizeof s.value_) {
             std::string_view value = trim_ows({s.value_, s.value_bytes_});
-            if (value == "100-continue") s.expect_continue_ = true;
+            if (value == "100-continue")
+                s.expect_continue_ = true;
         }
         s.field_ = Parser::Field::other;
         s.field_bytes_ = 0;
@@ -178,12 +207,14 @@ struct ParserCallbacks {
     // feed() learns where the head ends, checks its bytes, then the head as a
     // whole (finish_headers), so that the order of checks does not depend on
     // how the bytes were split.
-    static int on_headers_complete(llhttp_t* p) noexcept {
+    static int on_headers_complete(llhttp_t* p) noexcept
+    {
         self(p).phase_ = Parser::Phase::body;
         return HPE_PAUSED;
     }
 
-    static int on_body(llhttp_t* p, const char*, std::size_t len) noexcept {
+    static int on_body(llhttp_t* p, const char*, std::size_t len) noexcept
+    {
         Parser& s = self(p);
         s.body_bytes_ += len;
         if (s.limits_.max_body_size >= 0 && s.body_bytes_ > static_cast<uint64_t>(s.limits_.max_body_size)) {
@@ -194,11 +225,10 @@ struct ParserCallbacks {
 
     // Chunk extensions are framing, but a client could send them without
     // end: count them as body so that they are bounded too.
-    static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept {
-        return on_body(p, at, len);
-    }
+    static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept { return on_body(p, at, len); }
 
-    static int on_message_complete(llhttp_t* p) noexcept {
+    static int on_message_complete(llhttp_t* p) noexcept
+    {
         Parser& s = self(p);
         // We never switch protocols: after an Upgrade (or any request that
         // llhttp would hand over to another protocol) nothing more is parsed.
@@ -213,7 +243,8 @@ struct ParserCallbacks {
 };
 
 namespace {
-llhttp_settings_t make_settings() {
+llhttp_settings_t make_settings()
+{
     llhttp_settings_t s;
     llhttp_settings_init(&s);
     s.on_message_begin = ParserCallbacks::on_message_begin;
@@ -235,12 +266,14 @@ llhttp_settings_t make_settings() {
 
 const llhttp_settings_t ParserCallbacks::settings = make_settings();
 
-Parser::Parser(const Limits& limits) : limits_(limits) {
+Parser::Parser(const Limits& limits) : limits_(limits)
+{
     llhttp_init(&llhttp_, HTTP_REQUEST, &ParserCallbacks::settings);
     llhttp_.data = this;
 }
 
-int Parser::fail(int status, const char* message) {
+int Parser::fail(int status, const char* message)
+{
     if (error_status_ == 0) {
         error_status_ = status;
         error_message_ = message;
@@ -251,17 +284,22 @@ int Parser::fail(int status, const char* message) {
 }
 
 // The head was complete: the checks that need all of it.
-int Parser::finish_headers() {
+int Parser::finish_headers()
+{
     request_.method = static_cast<llhttp_method_t>(llhttp_.method);
     request_.version_major = llhttp_.http_major;
     request_.version_minor = llhttp_.http_minor;
     bool http11 = llhttp_.http_minor == 1;
 
     // RFC 9112 3.2: exactly one Host in HTTP/1.1; never more than one.
-    if (hosts_ > 1) return fail(400, "more than one Host header");
-    if (http11 && hosts_ == 0) return fail(400, "missing Host header");
-    if (request_.method == HTTP_CONNECT) return fail(400, "CONNECT is not supported");
-    if (!resolve_target()) return HPE_USER;
+    if (hosts_ > 1)
+        return fail(400, "more than one Host header");
+    if (http11 && hosts_ == 0)
+        return fail(400, "missing Host header");
+    if (request_.method == HTTP_CONNECT)
+        return fail(400, "CONNECT is not supported");
+    if (!resolve_target())
+        return HPE_USER;
 
     // llhttp rejects Content-Length with Transfer-Encoding, duplicate
     // Content-Length, and a request Transfer-Encoding not ending in chunked.
@@ -280,7 +318,8 @@ int Parser::finish_headers() {
 }
 
 // Reduce the request-target to origin-form (RFC 9112 3.2) and split it.
-bool Parser::resolve_target() {
+bool Parser::resolve_target()
+{
     std::string& target = request_.target;
     if (target == "*") {
         if (request_.method != HTTP_OPTIONS) {
@@ -299,9 +338,11 @@ bool Parser::resolve_target() {
             fail(400, "invalid request-target");
             return false;
         }
-        if (path == std::string_view::npos) path = t.size();
+        if (path == std::string_view::npos)
+            path = t.size();
         target.erase(0, path);
-        if (target.empty() || target[0] != '/') target.insert(target.begin(), '/');
+        if (target.empty() || target[0] != '/')
+            target.insert(target.begin(), '/');
     }
     // llhttp lets some bytes through that a request-target may not hold
     // unencoded (RFC 3986): anything outside visible ASCII, and a fragment.
@@ -322,7 +363,8 @@ bool Parser::resolve_target() {
 // Every line of the head must end in CRLF: llhttp accepts a bare LF after the
 // request line and at the end of the head, which RFC 9112 2.2 allows but
 // which other parsers read differently.
-bool Parser::check_head_bytes(const char* data, std::size_t len) {
+bool Parser::check_head_bytes(const char* data, std::size_t len)
+{
     const char* end = data + len;
     for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p) {
         char before = p > data ? p[-1] : prev_byte_;
@@ -339,13 +381,14 @@ bool Parser::check_head_bytes(const char* data, std::size_t len) {
     return true;
 }
 
-Parser::Event Parser::feed(const char* data, std::size_t len, std::size_t& consumed) {
+Parser::Event Parser::feed(const char* data, std::size_t len, std::size_t& consumed)
+{
     consumed = 0;
     switch (phase_) {
-        case Phase::done: return Event::done;
-        case Phase::failed: return Event::error;
-        case Phase::complete: return Event::request;  // next() was not called
-        default: break;
+    case Phase::done: return Event::done;
+    case Phase::failed: return Event::error;
+    case Phase::complete: return Event::request;  // next() was not called
+    default: break;
     }
     std::size_t pos = 0;
     for (;;) {
@@ -353,29 +396,35 @@ Parser::Event Parser::feed(const char* data, std::size_t len, std::size_t& consu
         feed_begin_ = data + pos;
         llhttp_errno_t err = llhttp_execute(&llhttp_, data + pos, len - pos);
         std::size_t used = len - pos;
-        if (err == HPE_PAUSED) used = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - (data + pos));
+        if (err == HPE_PAUSED)
+            used = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - (data + pos));
         if (err == HPE_OK || err == HPE_PAUSED) {
             if (in_head) {
-                if (!check_head_bytes(data + pos, used)) break;
-                if (phase_ == Phase::body && finish_headers() != 0) break;
+                if (!check_head_bytes(data + pos, used))
+                    break;
+                if (phase_ == Phase::body && finish_headers() != 0)
+                    break;
             } else if (phase_ == Phase::body && limits_.max_body_size >= 0) {
                 body_raw_bytes_ += used;
                 auto max_body = static_cast<uint64_t>(limits_.max_body_size);
-                uint64_t raw_bound = max_body > (UINT64_MAX - framing_allowance) / 2 ? UINT64_MAX
-                                                                                     : 2 * max_body + framing_allowance;
+                uint64_t raw_bound =
+                    max_body > (UINT64_MAX - framing_allowance) / 2 ? UINT64_MAX : 2 * max_body + framing_allowance;
                 if (body_raw_bytes_ > raw_bound) {
                     fail(413, "request body too large");
                     break;
                 }
             }
-            if (used > 0) prev_byte_ = data[pos + used - 1];
+            if (used > 0)
+                prev_byte_ = data[pos + used - 1];
             pos += used;
             consumed = pos;
         }
-        if (err == HPE_OK) return Event::need_more;
+        if (err == HPE_OK)
+            return Event::need_more;
         if (err == HPE_PAUSED) {
             llhttp_resume(&llhttp_);
-            if (phase_ == Phase::complete) return Event::request;
+            if (phase_ == Phase::complete)
+                return Event::request;
             continue;  // paused after the head: go on with the body
         }
         if (err == HPE_PAUSED_UPGRADE) {  // not reached: keep_alive is false after an upgrade
@@ -384,7 +433,8 @@ Parser::Event Parser::feed(const char* data, std::size_t len, std::size_t& consu
         }
         if (error_status_ == 0) {
             if (err == HPE_PAUSED_H2_UPGRADE ||
-                (err == HPE_INVALID_VERSION && std::strcmp(llhttp_get_error_reason(&llhttp_), "Invalid HTTP version") == 0)) {
+                (err == HPE_INVALID_VERSION &&
+                 std::strcmp(llhttp_get_error_reason(&llhttp_), "Invalid HTTP version") == 0)) {
                 fail(505, "HTTP version not supported");
             } else {
                 fail(400, "malformed request");
@@ -404,8 +454,10 @@ Parser::Event Parser::feed(const char* data, std::size_t len, std::size_t& consu
     return Event::error;
 }
 
-void Parser::next() {
-    if (phase_ != Phase::complete) return;
+void Parser::next()
+{
+    if (phase_ != Phase::complete)
+        return;
     head_bytes_ = 0;
     if (!request_.keep_alive) {
         phase_ = Phase::done;

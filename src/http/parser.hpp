@@ -62,14 +62,15 @@ public:
     Request& request() { return request_; }
     const Request& request() const { return request_; }
 
-    int error_status() const { return error_status_; }          // 0 unless failed
+    int error_status() const { return error_status_; }  // 0 unless failed
     std::string_view error_message() const { return error_message_; }
 
     // The current request said "Expect: 100-continue" (HTTP/1.1 only).
     bool expect_continue() const { return expect_continue_; }
     // True once, when a "100 Continue" should be sent now: the headers asked
     // for it and the body has not arrived yet.
-    bool take_continue() {
+    bool take_continue()
+    {
         bool wanted = continue_wanted_;
         continue_wanted_ = false;
         return wanted;
@@ -94,17 +95,17 @@ private:
 
     // Per request.
     std::size_t method_bytes_ = 0;
-    std::size_t head_bytes_ = 0;      // raw bytes of the head so far
-    uint64_t body_bytes_ = 0;         // decoded body bytes (and chunk extensions)
-    uint64_t body_raw_bytes_ = 0;     // raw bytes consumed while in the body
+    std::size_t head_bytes_ = 0;   // raw bytes of the head so far
+    uint64_t body_bytes_ = 0;      // decoded body bytes (and chunk extensions)
+    uint64_t body_raw_bytes_ = 0;  // raw bytes consumed while in the body
     std::size_t fields_ = 0;
-    std::size_t field_bytes_ = 0;     // name + value of the current field
+    std::size_t field_bytes_ = 0;  // name + value of the current field
     std::size_t name_bytes_ = 0;
     int hosts_ = 0;
     Field field_ = Field::other;
     char last_name_char_ = 0;
-    char name_[16] = {};              // lower-cased start of the current field name
-    char value_[16] = {};             // lower-cased start of an interesting value
+    char name_[16] = {};   // lower-cased start of the current field name
+    char value_[16] = {};  // lower-cased start of an interesting value
     std::size_t value_bytes_ = 0;
     bool expect_continue_ = false;
     bool continue_wanted_ = false;
@@ -112,7 +113,7 @@ private:
 
     // Per feed: where the current buffer starts (for the byte before a span).
     const char* feed_begin_ = nullptr;
-    char prev_byte_ = '\n';           // the last byte consumed before feed_begin_
+    char prev_byte_ = '\n';  // the last byte consumed before feed_begin_
 
     int error_status_ = 0;
     std::string error_message_;

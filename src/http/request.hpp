@@ -14,15 +14,15 @@ namespace forkd::http {
 
 struct Request {
     llhttp_method_t method = HTTP_GET;
-    std::string target;        // request-target in origin-form ("/fib/30?mode=inline"); an
-                               // absolute-form target is reduced to this; "*" for OPTIONS *
-    std::string_view path;     // view into target, before '?'
-    std::string_view query;    // view into target, after '?' (without it); empty if none
+    std::string target;      // request-target in origin-form ("/fib/30?mode=inline"); an
+                             // absolute-form target is reduced to this; "*" for OPTIONS *
+    std::string_view path;   // view into target, before '?'
+    std::string_view query;  // view into target, after '?' (without it); empty if none
     uint8_t version_major = 1;
     uint8_t version_minor = 1;
-    bool keep_alive = true;    // the client allows another request after this one
-    uint64_t start_ns = 0;     // uv_hrtime() when the request was complete and handed to the handler
-    std::string user_agent;    // for the access log (combined format); empty if absent
+    bool keep_alive = true;  // the client allows another request after this one
+    uint64_t start_ns = 0;   // uv_hrtime() when the request was complete and handed to the handler
+    std::string user_agent;  // for the access log (combined format); empty if absent
     std::string referer;
 
     std::string_view method_name() const { return llhttp_method_name(method); }

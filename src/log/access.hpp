@@ -22,22 +22,22 @@ class logger;
 namespace details {
 class thread_pool;
 }
-}
+}  // namespace spdlog
 
 namespace forkd::log {
 
 struct AccessRecord {
-    std::string_view peer;        // "127.0.0.1"
+    std::string_view peer;  // "127.0.0.1"
     std::string_view method;
     std::string_view target;
     int version_major = 1;
     int version_minor = 1;
     int status = 0;
-    std::size_t bytes = 0;        // response bytes, head included
+    std::size_t bytes = 0;  // response bytes, head included
     std::string_view referer;
     std::string_view user_agent;
-    double seconds = 0;           // time spent handling
-    int worker = 0;               // slot
+    double seconds = 0;  // time spent handling
+    int worker = 0;      // slot
 };
 
 class AccessLog {
@@ -49,7 +49,7 @@ public:
     ~AccessLog();
 
     void write(const AccessRecord& record);
-    void reopen();   // SIGUSR1, after logrotate moved the file
+    void reopen();  // SIGUSR1, after logrotate moved the file
     void flush();
 
     // The formatted line (without the newline), for tests.

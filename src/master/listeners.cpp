@@ -224,8 +224,7 @@ void Listeners::steer(std::size_t active)
     for (Group& g : groups_) {
         if (!g.shared && !g.fds.empty() &&
             setsockopt(g.fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
-            throw std::runtime_error("SO_ATTACH_REUSEPORT_CBPF on " + g.address.to_string() + ": " +
-                                     errno_text(errno));
+            throw std::runtime_error("SO_ATTACH_REUSEPORT_CBPF on " + g.address.to_string() + ": " + errno_text(errno));
     }
 }
 
@@ -409,8 +408,8 @@ std::size_t Listeners::inherit_from_environment()
             if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
                 throw std::runtime_error("LISTEN_FDS: fd " + std::to_string(fd) + " is not a socket");
             const void* addr = ss.ss_family == AF_INET6
-                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
-                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+                                   ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
+                                   : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
             if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
                 inet_ntop(ss.ss_family, addr, host, sizeof host) == nullptr)
                 throw std::runtime_error("LISTEN_FDS: fd " + std::to_string(fd) + " is not a TCP/IP socket");

@@ -95,20 +95,23 @@ int Master::run(std::vector<std::string> argv)
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
         uv_signal_init(&loop_, &signals_[i]);
         signals_[i].data = this;
-        rc = uv_signal_start(&signals_[i], [](uv_signal_t* h, int signum) noexcept {
-            auto* self = static_cast<Master*>(h->data);
-            for (const SignalEntry& e : signal_table) {
-                if (e.signum != signum)
-                    continue;
-                if (signum != SIGCHLD)
-                    spdlog::info("handling {}", e.name);
-                try {
-                    (self->*e.handler)();
-                } catch (const std::exception& ex) {
-                    spdlog::error("handling {}: {}", e.name, ex.what());
+        rc = uv_signal_start(
+            &signals_[i],
+            [](uv_signal_t* h, int signum) noexcept {
+                auto* self = static_cast<Master*>(h->data);
+                for (const SignalEntry& e : signal_table) {
+                    if (e.signum != signum)
+                        continue;
+                    if (signum != SIGCHLD)
+                        spdlog::info("handling {}", e.name);
+                    try {
+                        (self->*e.handler)();
+                    } catch (const std::exception& ex) {
+                        spdlog::error("handling {}: {}", e.name, ex.what());
+                    }
                 }
-            }
-        }, signal_table[i].signum);
+            },
+            signal_table[i].signum);
         if (rc != 0) {
             spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
             return exit_start_failed;
@@ -116,8 +119,8 @@ int Master::run(std::vector<std::string> argv)
     }
     uv_timer_init(&loop_, &tick_);
     tick_.data = this;
-    uv_timer_start(&tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); },
-                   tick_ms, tick_ms);
+    uv_timer_start(
+        &tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); }, tick_ms, tick_ms);
 
     watchdog_ms_ = notify::watchdog_interval_ms();
     spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
@@ -183,9 +186,8 @@ void Master::on_tick()
     maintain();
     check_reload_done();
 
-    const std::size_t ready = std::size_t(std::count_if(procs_.begin(), procs_.end(), [](const Proc& p) {
-        return p.role == Role::active && p.ready;
-    }));
+    const std::size_t ready = std::size_t(
+        std::count_if(procs_.begin(), procs_.end(), [](const Proc& p) { return p.role == Role::active && p.ready; }));
     // systemd's watchdog is fed only while every wanted worker serves and
     // none is stuck: a master that cannot keep its workers up is not healthy.
     const bool stuck = std::any_of(procs_.begin(), procs_.end(), [](const Proc& p) { return p.watchdog_fired; });

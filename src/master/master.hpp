@@ -30,8 +30,8 @@ namespace forkd::master {
 // Exit codes of the master.
 enum ExitCode : int {
     exit_ok = 0,
-    exit_crash_loop = 1,   // a slot's workers kept failing before they were ready
-    exit_start_failed = 2, // could not bind, or another start-up error
+    exit_crash_loop = 1,    // a slot's workers kept failing before they were ready
+    exit_start_failed = 2,  // could not bind, or another start-up error
 };
 
 class Master {
@@ -103,16 +103,16 @@ private:
     std::unique_ptr<stats::Scoreboard> scoreboard_;
     std::vector<Slot> slots_;  // slots_.size() > target_: the last ones are retiring
     std::vector<Proc> procs_;
-    std::size_t target_ = 0;   // workers wanted
+    std::size_t target_ = 0;  // workers wanted
     int generation_ = 1;
     bool reloading_ = false;
     bool reload_again_ = false;
-    bool paused_ = false;      // WINCH: no workers until HUP
+    bool paused_ = false;  // WINCH: no workers until HUP
     bool announced_ready_ = false;
-    uint64_t watchdog_ms_ = 0;         // systemd's WatchdogSec (0: off)
+    uint64_t watchdog_ms_ = 0;  // systemd's WatchdogSec (0: off)
     uint64_t watchdog_fed_ms_ = 0;
-    uint64_t sampled_ms_ = 0;          // stats: the last once-a-second sample
-    uint64_t reported_ms_ = 0;         // stats: the last summary line
+    uint64_t sampled_ms_ = 0;   // stats: the last once-a-second sample
+    uint64_t reported_ms_ = 0;  // stats: the last summary line
     stats::Reporter reporter_;
     bool stopping_ = false;
     bool graceful_ = true;
@@ -121,9 +121,9 @@ private:
     int exit_code_ = exit_ok;
     const Proc* spawning_ = nullptr;  // the process being forked (for run_child)
     std::vector<std::string> argv_;
-    std::string exe_path_;            // this binary, as the kernel named it at start
-    pid_t upgrade_child_ = 0;         // USR2: the new master, until it takes over
-    pid_t upgrade_from_ = 0;          // we are the new master of an upgrade from this pid
+    std::string exe_path_;     // this binary, as the kernel named it at start
+    pid_t upgrade_child_ = 0;  // USR2: the new master, until it takes over
+    pid_t upgrade_from_ = 0;   // we are the new master of an upgrade from this pid
 };
 
 }  // namespace forkd::master

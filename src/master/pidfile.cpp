@@ -40,8 +40,8 @@ void Pidfile::create(const std::string& path, pid_t pid)
         return;
     const pid_t holder = read_pidfile(path);
     if (holder != 0 && holder != pid && is_live_forkd(holder))
-        throw std::runtime_error("pidfile " + path + " is held by a running forkd (pid " +
-                                 std::to_string(holder) + ")");
+        throw std::runtime_error("pidfile " + path + " is held by a running forkd (pid " + std::to_string(holder) +
+                                 ")");
     const std::string tmp = path + ".tmp." + std::to_string(pid);
     {
         std::ofstream out(tmp, std::ios::trunc);

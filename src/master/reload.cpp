@@ -85,8 +85,8 @@ void Master::on_hup()
         s.forget_failures();
     target_ = next_target;
     stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
-    spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}",
-                 generation_, target_, settings_.threads, listeners_.describe());
+    spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}", generation_, target_,
+                 settings_.threads, listeners_.describe());
     maintain();
 }
 

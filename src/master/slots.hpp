@@ -16,28 +16,28 @@ namespace forkd::master {
 
 // How a worker ended, as far as restarting its slot is concerned.
 struct Death {
-    bool ready = false;           // it had said it serves
-    bool boot_failed = false;     // it exited with worker::exit_boot_failed
-    bool took_requests = false;   // it answered or was working on at least one request
-    uint64_t lived_ms = 0;        // from spawn to exit
+    bool ready = false;          // it had said it serves
+    bool boot_failed = false;    // it exited with worker::exit_boot_failed
+    bool took_requests = false;  // it answered or was working on at least one request
+    uint64_t lived_ms = 0;       // from spawn to exit
 };
 
 // What to do about it.
 struct Restart {
-    uint64_t delay_ms = 0;        // respawn no sooner than this
-    bool boot_failure = false;    // it never served: counts towards crash_loop_limit
-    bool give_up = false;         // crash_loop_limit boot failures in a row
+    uint64_t delay_ms = 0;      // respawn no sooner than this
+    bool boot_failure = false;  // it never served: counts towards crash_loop_limit
+    bool give_up = false;       // crash_loop_limit boot failures in a row
 };
 
 struct Slot {
     int index = 0;
-    int restarts = 0;             // spawns after a worker of this slot died
-    int boot_failures = 0;        // consecutive deaths before the worker was ready
-    int idle_deaths = 0;          // consecutive quick deaths of ready workers that took no request
-    int fork_failures = 0;        // consecutive failed fork() calls
-    uint64_t respawn_at_ms = 0;   // backoff: not before this loop time
-    const char* recycle = nullptr; // why the active worker is to be replaced (max_requests...)
-    uint64_t steered_at_ms = 0;   // a slot past the target: when connections stopped coming
+    int restarts = 0;               // spawns after a worker of this slot died
+    int boot_failures = 0;          // consecutive deaths before the worker was ready
+    int idle_deaths = 0;            // consecutive quick deaths of ready workers that took no request
+    int fork_failures = 0;          // consecutive failed fork() calls
+    uint64_t respawn_at_ms = 0;     // backoff: not before this loop time
+    const char* recycle = nullptr;  // why the active worker is to be replaced (max_requests...)
+    uint64_t steered_at_ms = 0;     // a slot past the target: when connections stopped coming
 
     // The restart policy, for a worker of this slot that died unexpectedly.
     // Only workers that never became ready can stop the master: that is a
@@ -60,11 +60,11 @@ struct Proc {
     pid_t pid = 0;
     int slot = 0;
     int generation = 0;
-    std::size_t entry = 0;        // scoreboard entry
+    std::size_t entry = 0;  // scoreboard entry
     Role role = Role::active;
-    bool ready = false;           // it said it is serving
-    uint64_t spawned_ms = 0;      // master loop time
-    uint64_t kill_at_ms = 0;      // retiring or aborted: SIGKILL when this passes (0: never)
+    bool ready = false;       // it said it is serving
+    uint64_t spawned_ms = 0;  // master loop time
+    uint64_t kill_at_ms = 0;  // retiring or aborted: SIGKILL when this passes (0: never)
     bool watchdog_fired = false;
 };
 

@@ -132,8 +132,8 @@ void Master::reap()
         if (pid <= 0)
             break;
         if (pid == upgrade_child_) {
-            spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving",
-                          pid, stats::describe_wait_status(status));
+            spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving", pid,
+                          stats::describe_wait_status(status));
             upgrade_child_ = 0;
             if (!settings_.pidfile.empty())
                 pidfile_.rename(settings_.pidfile);
@@ -153,8 +153,8 @@ void Master::reap()
         Death death;
         death.ready = proc.ready || state == stats::WorkerState::ready || state == stats::WorkerState::draining;
         death.boot_failed = WIFEXITED(status) && WEXITSTATUS(status) == worker::exit_boot_failed;
-        death.took_requests = entry.requests.load(std::memory_order_relaxed) != 0 ||
-                              entry.in_flight.load(std::memory_order_relaxed) != 0;
+        death.took_requests =
+            entry.requests.load(std::memory_order_relaxed) != 0 || entry.in_flight.load(std::memory_order_relaxed) != 0;
         death.lived_ms = uv_now(&loop_) - proc.spawned_ms;
         spdlog::info("{}", stats::exit_line(entry));
         stats::retire(*scoreboard_, entry, status);
@@ -177,9 +177,8 @@ void Master::on_exit(const Proc& proc, const Death& death, int status)
     ++slot.restarts;
     const Restart restart = slot.after_death(death);
     slot.respawn_at_ms = uv_now(&loop_) + restart.delay_ms;
-    spdlog::error("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot, proc.pid,
-                  to_string(proc.role), double(death.lived_ms) / 1000, why,
-                  restart.boot_failure ? " (before it was ready)" : "",
+    spdlog::error("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot, proc.pid, to_string(proc.role),
+                  double(death.lived_ms) / 1000, why, restart.boot_failure ? " (before it was ready)" : "",
                   restart.delay_ms ? fmt::format("restarting in {} ms", restart.delay_ms) : std::string("restarting"));
     if (proc.role == Role::active) {
         // A successor already on its way takes the slot over.
@@ -323,8 +322,9 @@ void Master::watchdog()
         const std::string request = stats::load_text(e.request, sizeof e.request);
         const uint64_t started = e.request_started_ms.load(std::memory_order_relaxed);
         const std::string what = started != 0 && !request.empty()
-            ? fmt::format("while serving \"{}\" (started {:.1f} s ago)", request, double(now - std::min(now, started)) / 1000)
-            : std::string("while serving no request");
+                                     ? fmt::format("while serving \"{}\" (started {:.1f} s ago)", request,
+                                                   double(now - std::min(now, started)) / 1000)
+                                     : std::string("while serving no request");
         spdlog::error("WORKER TIMEOUT: worker {} (pid {}) has not run its event loop for {:.1f} s "
                       "(timeout {} s) {}; sending SIGABRT",
                       p.slot, p.pid, double(now - beat) / 1000, settings_.timeout, what);
@@ -339,7 +339,8 @@ void Master::watchdog()
 uint64_t Master::sampled_rss(const Proc& proc) const
 {
     const stats::ProcessSample& sample = scoreboard_->sample(proc.entry);
-    return sample.pid.load(std::memory_order_relaxed) == proc.pid ? sample.rss_bytes.load(std::memory_order_relaxed) : 0;
+    return sample.pid.load(std::memory_order_relaxed) == proc.pid ? sample.rss_bytes.load(std::memory_order_relaxed)
+                                                                  : 0;
 }
 
 void Master::check_recycling()

@@ -42,14 +42,8 @@ Job* Pool::JobList::pop()
 // libuv calls C function pointers; these reach the members and let no
 // exception cross back into libuv.
 struct PoolCallbacks {
-    static void on_async(uv_async_t* handle) noexcept
-    {
-        static_cast<Pool*>(handle->data)->on_async();
-    }
-    static void on_close(uv_handle_t* handle) noexcept
-    {
-        static_cast<Pool*>(handle->data)->closed_ = true;
-    }
+    static void on_async(uv_async_t* handle) noexcept { static_cast<Pool*>(handle->data)->on_async(); }
+    static void on_close(uv_handle_t* handle) noexcept { static_cast<Pool*>(handle->data)->closed_ = true; }
 };
 
 Pool::Pool(uv_loop_t* loop, unsigned threads, std::size_t queue_max)

@@ -45,8 +45,8 @@ public:
     void close();
 
     unsigned threads() const { return threads_; }
-    std::size_t depth() const;   // jobs waiting, not yet running
-    unsigned busy() const;       // threads running a job now
+    std::size_t depth() const;               // jobs waiting, not yet running
+    unsigned busy() const;                   // threads running a job now
     bool closed() const { return closed_; }  // close()'s uv_close has completed
 
 private:
@@ -58,13 +58,13 @@ private:
         Job* pop();
     };
 
-    void thread_main() noexcept;          // one pool thread
-    void on_async() noexcept;             // the loop thread: run completions
-    void complete_on_loop(Job* job);      // done() one job and account for it
-    void stop_threads();                  // ask the threads to finish, join them
-    void update_ref();                    // ref the async handle iff work is outstanding
+    void thread_main() noexcept;      // one pool thread
+    void on_async() noexcept;         // the loop thread: run completions
+    void complete_on_loop(Job* job);  // done() one job and account for it
+    void stop_threads();              // ask the threads to finish, join them
+    void update_ref();                // ref the async handle iff work is outstanding
 
-    friend struct PoolCallbacks;          // the libuv trampolines (pool.cpp)
+    friend struct PoolCallbacks;  // the libuv trampolines (pool.cpp)
 
     uv_loop_t* loop_;
     unsigned threads_;
@@ -72,8 +72,8 @@ private:
 
     // Shared with the pool threads, under mutex_.
     std::mutex mutex_;
-    std::condition_variable wake_;        // a job was queued, or stopping_
-    JobList queue_;                       // submitted, not yet running
+    std::condition_variable wake_;  // a job was queued, or stopping_
+    JobList queue_;                 // submitted, not yet running
     bool stopping_ = false;
 
     // Finished jobs waiting for the loop, under done_mutex_ (a separate lock so
@@ -88,11 +88,11 @@ private:
     // The loop thread only.
     std::vector<std::thread> workers_;
     uv_async_t async_;
-    std::size_t outstanding_ = 0;         // submitted, done() not yet called
-    bool async_ready_ = false;            // async_ initialised, not yet closing
-    bool ref_ = true;                     // async_ is ref'd (libuv's initial state)
-    bool closing_ = false;                // close() was called
-    bool closed_ = false;                 // async_'s close callback ran (or never opened)
+    std::size_t outstanding_ = 0;  // submitted, done() not yet called
+    bool async_ready_ = false;     // async_ initialised, not yet closing
+    bool ref_ = true;              // async_ is ref'd (libuv's initial state)
+    bool closing_ = false;         // close() was called
+    bool closed_ = false;          // async_'s close callback ran (or never opened)
 };
 
 }  // namespace forkd::offload

@@ -22,7 +22,7 @@ namespace hist {
 
 constexpr int sub_bits = 4;
 constexpr uint64_t sub_count = uint64_t(1) << sub_bits;  // sub-buckets per power of two
-constexpr int max_exponent = 40;                          // values < 2^40 ns are resolved
+constexpr int max_exponent = 40;                         // values < 2^40 ns are resolved
 constexpr std::size_t bucket_count = sub_count * std::size_t(max_exponent - sub_bits + 1);
 
 // The bucket holding `ns`.

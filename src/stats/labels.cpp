@@ -32,8 +32,8 @@ constexpr std::array<EndpointLabel, endpoint_count> endpoint_labels = {{
 
 // In the order of code_index().
 constexpr std::array<std::string_view, code_count> code_labels = {
-    "200", "400", "403", "404", "405", "408", "413", "414", "431", "500", "503", "505",
-    "1xx", "2xx", "3xx", "4xx", "5xx",
+    "200", "400", "403", "404", "405", "408", "413", "414", "431",
+    "500", "503", "505", "1xx", "2xx", "3xx", "4xx", "5xx",
 };
 
 }  // namespace

@@ -89,8 +89,7 @@ bool read_proc_usage(pid_t pid, ProcUsage& out)
     const std::string dir = "/proc/" + std::to_string(pid);
     if (!read_small_file((dir + "/stat").c_str(), text) || !parse_proc_stat(text, ticks, out.cpu_ms))
         return false;
-    return read_small_file((dir + "/statm").c_str(), text) &&
-           parse_proc_statm(text, page, out.rss_bytes);
+    return read_small_file((dir + "/statm").c_str(), text) && parse_proc_statm(text, page, out.rss_bytes);
 }
 
 bool read_accept_queue(int fd, AcceptQueue& out)

@@ -85,8 +85,7 @@ json slot_json(const SlotSnapshot& s, bool sampled)
         {"restarts", s.restarts},
         {"exits", s.exits},
         {"last_exit", last_exit_json(s.last_exit)},
-        {"accept_queue", sampled ? json{{"queued", s.accept_queue}, {"backlog", s.accept_backlog}}
-                                 : json(nullptr)},
+        {"accept_queue", sampled ? json{{"queued", s.accept_queue}, {"backlog", s.accept_backlog}} : json(nullptr)},
         {"requests", s.counters.requests},
         {"requests_per_s", sampled ? json(round_to(s.requests_per_s, 1000)) : json(nullptr)},
     };
@@ -115,11 +114,8 @@ json latency_json(const Histogram& h)
     if (h.count == 0)
         return {{"p50", nullptr}, {"p95", nullptr}, {"p99", nullptr}, {"max", nullptr}, {"mean", nullptr}};
     return {
-        {"p50", ms(h.percentile(0.50))},
-        {"p95", ms(h.percentile(0.95))},
-        {"p99", ms(h.percentile(0.99))},
-        {"max", ms(h.max_ns)},
-        {"mean", ms(h.mean_ns())},
+        {"p50", ms(h.percentile(0.50))}, {"p95", ms(h.percentile(0.95))}, {"p99", ms(h.percentile(0.99))},
+        {"max", ms(h.max_ns)},           {"mean", ms(h.mean_ns())},
     };
 }
 

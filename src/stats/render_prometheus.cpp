@@ -24,13 +24,10 @@ struct Bound {
     uint64_t ns;
 };
 constexpr std::array<Bound, 19> duration_bounds = {{
-    {"5e-05", 50000},          {"0.0001", 100000},      {"0.00025", 250000},
-    {"0.0005", 500000},        {"0.001", 1000000},      {"0.0025", 2500000},
-    {"0.005", 5000000},        {"0.01", 10000000},      {"0.025", 25000000},
-    {"0.05", 50000000},        {"0.1", 100000000},      {"0.25", 250000000},
-    {"0.5", 500000000},        {"1", 1000000000},       {"2.5", 2500000000},
-    {"5", 5000000000},         {"10", 10000000000},     {"30", 30000000000},
-    {"60", 60000000000},
+    {"5e-05", 50000},    {"0.0001", 100000},  {"0.00025", 250000}, {"0.0005", 500000},  {"0.001", 1000000},
+    {"0.0025", 2500000}, {"0.005", 5000000},  {"0.01", 10000000},  {"0.025", 25000000}, {"0.05", 50000000},
+    {"0.1", 100000000},  {"0.25", 250000000}, {"0.5", 500000000},  {"1", 1000000000},   {"2.5", 2500000000},
+    {"5", 5000000000},   {"10", 10000000000}, {"30", 30000000000}, {"60", 60000000000},
 }};
 
 // Label values: backslash, double quote and newline are escaped.
@@ -62,8 +59,7 @@ public:
     {
         out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     }
-    template <class V>
-    void sample(std::string_view name, std::string_view labels, const V& value)
+    template <class V> void sample(std::string_view name, std::string_view labels, const V& value)
     {
         if (labels.empty())
             out_ += fmt::format("{} {}\n", name, value);
@@ -111,8 +107,7 @@ void server_families(Writer& out, const Snapshot& snap)
 
 void request_families(Writer& out, const Snapshot& snap)
 {
-    out.family("forkd_requests_total", "counter",
-               "Responses sent, by worker slot, route, mode and status code.");
+    out.family("forkd_requests_total", "counter", "Responses sent, by worker slot, route, mode and status code.");
     for (const SlotSnapshot& s : snap.slots) {
         for (std::size_t e = 0; e < endpoint_count; ++e) {
             const EndpointTotals& t = s.counters.endpoints[e];
@@ -121,8 +116,7 @@ void request_families(Writer& out, const Snapshot& snap)
                     continue;
                 out.sample("forkd_requests_total",
                            fmt::format("worker=\"{}\",route=\"{}\",mode=\"{}\",code=\"{}\"", s.slot,
-                                       escape(route_label(Endpoint(e))), mode_label(Endpoint(e)),
-                                       code_label(c)),
+                                       escape(route_label(Endpoint(e))), mode_label(Endpoint(e)), code_label(c)),
                            t.responses[c]);
             }
         }
@@ -134,8 +128,8 @@ void request_families(Writer& out, const Snapshot& snap)
         const Histogram& h = snap.endpoint_latency[e];
         if (h.count == 0)
             continue;
-        const std::string labels = fmt::format("route=\"{}\",mode=\"{}\"", escape(route_label(Endpoint(e))),
-                                               mode_label(Endpoint(e)));
+        const std::string labels =
+            fmt::format("route=\"{}\",mode=\"{}\"", escape(route_label(Endpoint(e))), mode_label(Endpoint(e)));
         for (const Bound& b : duration_bounds)
             out.sample("forkd_request_duration_seconds_bucket", fmt::format("{},le=\"{}\"", labels, b.le),
                        h.count_below(b.ns));
@@ -209,10 +203,9 @@ void process_families(Writer& out, const Snapshot& snap)
 {
     out.family("forkd_worker_info", "gauge", "One per worker process: its generation and state; always 1.");
     for (const WorkerSnapshot& w : snap.workers)
-        out.sample("forkd_worker_info",
-                   fmt::format("{},generation=\"{}\",state=\"{}\"", process_labels(w), w.generation,
-                               to_string(w.state)),
-                   1);
+        out.sample(
+            "forkd_worker_info",
+            fmt::format("{},generation=\"{}\",state=\"{}\"", process_labels(w), w.generation, to_string(w.state)), 1);
     out.family("forkd_worker_start_time_seconds", "gauge", "When the worker process started, seconds since the epoch.");
     for (const WorkerSnapshot& w : snap.workers)
         out.sample("forkd_worker_start_time_seconds", process_labels(w), double(w.started_ms) / 1000.0);

@@ -77,14 +77,13 @@ Reporter::Report Reporter::report(const Snapshot& snap)
     const std::string p95 = interval.count == 0 ? "-" : format_duration(interval.percentile(0.95));
 
     Report out;
-    out.line = fmt::format("stats: {}/{} workers ready, {} req/s, p95 {}, {} in flight, {} restarts",
-                           ready, snap.server.workers_target, format_rate(requests_per_s), p95,
-                           in_flight, snap.restarts);
+    out.line = fmt::format("stats: {}/{} workers ready, {} req/s, p95 {}, {} in flight, {} restarts", ready,
+                           snap.server.workers_target, format_rate(requests_per_s), p95, in_flight, snap.restarts);
     if (busiest >= 0 && busiest != idlest)
         out.line += fmt::format(", busiest worker {} ({} req/s), idlest worker {} ({} req/s)", busiest,
                                 format_rate(busiest_rate), idlest, format_rate(idlest_rate));
-    out.status = fmt::format("{}/{} workers, {} req/s, p95 {}, {} restarts", ready,
-                             snap.server.workers_target, format_rate(requests_per_s), p95, snap.restarts);
+    out.status = fmt::format("{}/{} workers, {} req/s, p95 {}, {} restarts", ready, snap.server.workers_target,
+                             format_rate(requests_per_s), p95, snap.restarts);
 
     primed_ = true;
     prev_ms_ = now_ms;
@@ -109,14 +108,13 @@ std::string exit_line(const WorkerEntry& entry, uint64_t now_ms)
         "worker {} (pid {}, generation {}) served {} requests in {:.1f} s: 2xx {}, 3xx {}, 4xx {}, 5xx {}; "
         "{} in, {} out",
         entry.slot.load(std::memory_order_relaxed), entry.pid.load(std::memory_order_relaxed),
-        entry.generation.load(std::memory_order_relaxed), entry.requests.load(std::memory_order_relaxed),
-        lived_s, classes[1], classes[2], classes[3], classes[4],
-        format_bytes(entry.bytes_in.load(std::memory_order_relaxed)),
+        entry.generation.load(std::memory_order_relaxed), entry.requests.load(std::memory_order_relaxed), lived_s,
+        classes[1], classes[2], classes[3], classes[4], format_bytes(entry.bytes_in.load(std::memory_order_relaxed)),
         format_bytes(entry.bytes_out.load(std::memory_order_relaxed)));
     if (latency.count > 0)
         line += fmt::format("; latency p50 {}, p95 {}, p99 {}, max {}", format_duration(latency.percentile(0.5)),
-                            format_duration(latency.percentile(0.95)),
-                            format_duration(latency.percentile(0.99)), format_duration(latency.max_ns));
+                            format_duration(latency.percentile(0.95)), format_duration(latency.percentile(0.99)),
+                            format_duration(latency.max_ns));
     return line;
 }
 

@@ -48,8 +48,7 @@ void fold(EndpointCounters& into, const EndpointCounters& from)
     for (std::size_t i = 0; i < code_count; ++i)
         bump(into.responses[i], from.responses[i].load(relaxed));
     bump(into.latency_sum_ns, from.latency_sum_ns.load(relaxed));
-    into.latency_max_ns.store(std::max(into.latency_max_ns.load(relaxed), from.latency_max_ns.load(relaxed)),
-                              relaxed);
+    into.latency_max_ns.store(std::max(into.latency_max_ns.load(relaxed), from.latency_max_ns.load(relaxed)), relaxed);
     for (std::size_t i = 0; i < hist::bucket_count; ++i) {
         const uint64_t n = from.latency[i].load(relaxed);
         if (n != 0)
@@ -83,8 +82,7 @@ void sample_process(ProcessSample& p, const WorkerEntry& e, uint64_t now_ms)
     if (prev_ms != 0 && now_ms > prev_ms) {
         const uint64_t cpu_delta = usage.cpu_ms - std::min(usage.cpu_ms, p.prev_cpu_ms.load(relaxed));
         p.cpu_permille.store(uint32_t(cpu_delta * 1000 / (now_ms - prev_ms)), relaxed);
-        p.requests_per_s_milli.store(rate_milli(requests, p.prev_requests.load(relaxed), now_ms, prev_ms),
-                                     relaxed);
+        p.requests_per_s_milli.store(rate_milli(requests, p.prev_requests.load(relaxed), now_ms, prev_ms), relaxed);
     } else {
         p.cpu_permille.store(0, relaxed);
         p.requests_per_s_milli.store(0, relaxed);
@@ -136,8 +134,8 @@ void sample_master(Scoreboard& board, std::span<const SlotView> slots, uint64_t 
     for (const SlotSnapshot& s : snap.slots) {
         SlotArea& a = board.slot(std::size_t(s.slot));
         const uint64_t prev_ms = a.prev_ms.load(relaxed);
-        a.requests_per_s_milli.store(
-            rate_milli(s.counters.requests, a.prev_requests.load(relaxed), now_ms, prev_ms), relaxed);
+        a.requests_per_s_milli.store(rate_milli(s.counters.requests, a.prev_requests.load(relaxed), now_ms, prev_ms),
+                                     relaxed);
         a.prev_requests.store(s.counters.requests, relaxed);
         a.prev_ms.store(now_ms, relaxed);
     }

@@ -31,9 +31,9 @@ void set_server(Scoreboard& board, const ServerInfo& info);
 // One slot as the master sees it, for sample_master().
 struct SlotView {
     int slot = 0;
-    pid_t pid = 0;                 // its worker now; 0: none
-    int restarts = 0;              // spawns in this slot after the first
-    int listen_fd = -1;            // the slot's listening socket; -1: none (or shared)
+    pid_t pid = 0;       // its worker now; 0: none
+    int restarts = 0;    // spawns in this slot after the first
+    int listen_fd = -1;  // the slot's listening socket; -1: none (or shared)
 };
 
 // Once a second (the master's tick): sample /proc for every live entry

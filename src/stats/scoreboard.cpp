@@ -98,8 +98,7 @@ namespace {
 // Each part's size is a multiple of 64 (alignas), so each starts on a line.
 std::size_t mapping_bytes(std::size_t entries, std::size_t slots)
 {
-    return sizeof(MasterArea) + entries * (sizeof(WorkerEntry) + sizeof(ProcessSample)) +
-           slots * sizeof(SlotArea);
+    return sizeof(MasterArea) + entries * (sizeof(WorkerEntry) + sizeof(ProcessSample)) + slots * sizeof(SlotArea);
 }
 
 }  // namespace
@@ -124,8 +123,8 @@ Scoreboard::Scoreboard(std::size_t entries, std::size_t slots)
     static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
     static_assert(std::atomic<WorkerState>::is_always_lock_free);
     static_assert(std::atomic<char>::is_always_lock_free);
-    static_assert(sizeof(MasterArea) % 64 == 0 && sizeof(WorkerEntry) % 64 == 0 &&
-                  sizeof(ProcessSample) % 64 == 0 && sizeof(SlotArea) % 64 == 0);
+    static_assert(sizeof(MasterArea) % 64 == 0 && sizeof(WorkerEntry) % 64 == 0 && sizeof(ProcessSample) % 64 == 0 &&
+                  sizeof(SlotArea) % 64 == 0);
     if (slots == 0)
         slots = entries;
     const std::size_t bytes = mapping_bytes(entries, slots);
@@ -163,8 +162,7 @@ Scoreboard Scoreboard::attach(WorkerEntry& entry)
 
 Scoreboard::Scoreboard(Scoreboard&& other) noexcept
     : base_(other.base_), bytes_(other.bytes_), master_(other.master_), entries_(other.entries_),
-      samples_(other.samples_), slots_(other.slots_), entry_count_(other.entry_count_),
-      slot_count_(other.slot_count_)
+      samples_(other.samples_), slots_(other.slots_), entry_count_(other.entry_count_), slot_count_(other.slot_count_)
 {
     other.bytes_ = 0;  // the moved-from object no longer owns the mapping
 }

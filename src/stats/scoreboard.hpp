@@ -49,7 +49,7 @@ inline void bump(Counter& counter, uint64_t n = 1)
 
 // Requests of one endpoint (route and mode): by status code, and latency.
 struct alignas(64) EndpointCounters {
-    Counter responses[code_count]{};        // index: code_index(status)
+    Counter responses[code_count]{};  // index: code_index(status)
     Counter latency_sum_ns{0};
     Counter latency_max_ns{0};
     Counter latency[hist::bucket_count]{};  // index: hist::bucket_of(ns)
@@ -63,15 +63,15 @@ struct alignas(64) WorkerEntry {
     // by the worker. State goes booting -> ready -> draining -> exited, and
     // back to empty (free) when the master retires the entry.
     std::atomic<int32_t> pid{0};
-    std::atomic<int32_t> slot{-1};             // the worker slot (listening socket) it serves
+    std::atomic<int32_t> slot{-1};  // the worker slot (listening socket) it serves
     std::atomic<uint32_t> generation{0};
     std::atomic<WorkerState> state{WorkerState::empty};
-    std::atomic<uint64_t> started_ms{0};       // wall clock, ms since the epoch
-    std::atomic<uint64_t> heartbeat_ms{0};     // monotonic (uv_now of the worker's loop)
+    std::atomic<uint64_t> started_ms{0};    // wall clock, ms since the epoch
+    std::atomic<uint64_t> heartbeat_ms{0};  // monotonic (uv_now of the worker's loop)
 
     // Written by the worker on every response (hot path).
-    Counter requests{0};                       // responses sent
-    std::atomic<uint32_t> in_flight{0};        // requests taken, not yet answered
+    Counter requests{0};                 // responses sent
+    std::atomic<uint32_t> in_flight{0};  // requests taken, not yet answered
     std::atomic<uint32_t> connections{0};
     Counter bytes_in{0};
     Counter bytes_out{0};
@@ -80,15 +80,15 @@ struct alignas(64) WorkerEntry {
     std::atomic<uint32_t> offload_threads{0};
     std::atomic<uint32_t> offload_busy{0};
     std::atomic<uint32_t> offload_queued{0};
-    std::atomic<uint32_t> accept_queue{0};     // connections waiting in its listeners' queues
-    std::atomic<uint32_t> accept_backlog{0};   // their listen() backlog
+    std::atomic<uint32_t> accept_queue{0};    // connections waiting in its listeners' queues
+    std::atomic<uint32_t> accept_backlog{0};  // their listen() backlog
 
     // Lifecycle signals for the master (master/supervise.cpp reads them).
-    std::atomic<uint32_t> recycle_wanted{0};     // 1: the worker reached max_requests
-    std::atomic<uint64_t> request_started_ms{0}; // monotonic ms; 0: no request on the loop
-    std::atomic<char> request[112]{};            // "GET /fib/45?mode=inline": the watchdog names it
+    std::atomic<uint32_t> recycle_wanted{0};      // 1: the worker reached max_requests
+    std::atomic<uint64_t> request_started_ms{0};  // monotonic ms; 0: no request on the loop
+    std::atomic<char> request[112]{};             // "GET /fib/45?mode=inline": the watchdog names it
 
-    uint32_t index = 0;                        // position in the mapping; set once, at mapping time
+    uint32_t index = 0;  // position in the mapping; set once, at mapping time
 
     EndpointCounters endpoints[endpoint_count];
 
@@ -143,22 +143,22 @@ inline void loop_busy_done(WorkerEntry& e)
 
 // The worker's once-a-second figures (worker/worker.cpp's tick).
 struct WorkerTick {
-    uint64_t bytes_in = 0;             // totals of the worker's connections
+    uint64_t bytes_in = 0;  // totals of the worker's connections
     uint64_t bytes_out = 0;
     uint32_t offload_threads = 0;
     uint32_t offload_busy = 0;
     uint32_t offload_queued = 0;
-    std::span<const int> listen_fds;   // empty once the worker stopped accepting
+    std::span<const int> listen_fds;  // empty once the worker stopped accepting
 };
 // Store them; reads the accept queue of listen_fds (getsockopt, once a second).
 void sample_worker(WorkerEntry& e, const WorkerTick& tick);
 
 // The master's sample of the process in one entry (sample_master()).
 struct alignas(64) ProcessSample {
-    std::atomic<int32_t> pid{0};               // the process these figures belong to
+    std::atomic<int32_t> pid{0};  // the process these figures belong to
     std::atomic<uint64_t> rss_bytes{0};
-    std::atomic<uint64_t> cpu_ms{0};           // user + system
-    std::atomic<uint32_t> cpu_permille{0};     // CPU time / wall time since the last sample, x1000
+    std::atomic<uint64_t> cpu_ms{0};        // user + system
+    std::atomic<uint32_t> cpu_permille{0};  // CPU time / wall time since the last sample, x1000
     std::atomic<uint64_t> requests_per_s_milli{0};
     // The previous sample, for the rates.
     std::atomic<uint64_t> prev_ms{0};
@@ -171,14 +171,14 @@ constexpr std::size_t config_path_size = 512;
 
 // Per slot, written by the master only.
 struct alignas(64) SlotArea {
-    std::atomic<int32_t> pid{0};               // its worker now (0: none)
+    std::atomic<int32_t> pid{0};  // its worker now (0: none)
     std::atomic<uint32_t> restarts{0};
-    std::atomic<uint32_t> exits{0};            // workers of this slot retired
-    std::atomic<int32_t> last_exit_code{-1};   // -1: none, or killed by a signal
-    std::atomic<int32_t> last_exit_signal{0};  // 0: none
-    std::atomic<uint64_t> last_exit_ms{0};     // wall clock; 0: never
+    std::atomic<uint32_t> exits{0};                 // workers of this slot retired
+    std::atomic<int32_t> last_exit_code{-1};        // -1: none, or killed by a signal
+    std::atomic<int32_t> last_exit_signal{0};       // 0: none
+    std::atomic<uint64_t> last_exit_ms{0};          // wall clock; 0: never
     std::atomic<char> last_exit[exit_text_size]{};  // "signal 9 (Killed)"; under MasterArea::seq
-    std::atomic<uint32_t> accept_queue{0};     // its listening socket, sampled by the master
+    std::atomic<uint32_t> accept_queue{0};          // its listening socket, sampled by the master
     std::atomic<uint32_t> accept_backlog{0};
     std::atomic<uint64_t> requests_per_s_milli{0};
     std::atomic<uint64_t> prev_ms{0};
@@ -197,14 +197,14 @@ struct alignas(64) MasterArea {
     // (counters move from an entry to its slot) and the text fields. Odd
     // while the master writes; readers retry when it changed under them.
     std::atomic<uint64_t> seq{0};
-    std::atomic<uint64_t> started_ms{0};       // wall clock
+    std::atomic<uint64_t> started_ms{0};  // wall clock
     std::atomic<int32_t> master_pid{0};
     std::atomic<uint32_t> generation{0};
     std::atomic<uint32_t> workers_target{0};
-    std::atomic<uint32_t> slots_used{0};       // highest slot index seen + 1
-    std::atomic<uint64_t> sampled_ms{0};       // last sample_master(), wall clock
+    std::atomic<uint32_t> slots_used{0};  // highest slot index seen + 1
+    std::atomic<uint64_t> sampled_ms{0};  // last sample_master(), wall clock
     std::atomic<char> config_path[config_path_size]{};
-    uint32_t entry_count = 0;                  // fixed at mapping time
+    uint32_t entry_count = 0;  // fixed at mapping time
     uint32_t slot_count = 0;
 };
 

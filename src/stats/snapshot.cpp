@@ -177,8 +177,8 @@ Histogram Snapshot::latency() const
 
 uint32_t Snapshot::workers_in(WorkerState state) const
 {
-    return uint32_t(std::count_if(workers.begin(), workers.end(),
-                                  [state](const WorkerSnapshot& w) { return w.state == state; }));
+    return uint32_t(
+        std::count_if(workers.begin(), workers.end(), [state](const WorkerSnapshot& w) { return w.state == state; }));
 }
 
 EndpointTotals load_endpoint(const EndpointCounters& c, Histogram* latency)

@@ -48,8 +48,8 @@ struct WorkerSnapshot {
     int slot = 0;
     uint32_t generation = 0;
     WorkerState state = WorkerState::empty;
-    uint64_t started_ms = 0;             // wall clock
-    uint64_t heartbeat_age_ms = 0;       // since its loop last ticked
+    uint64_t started_ms = 0;        // wall clock
+    uint64_t heartbeat_age_ms = 0;  // since its loop last ticked
     uint32_t in_flight = 0;
     uint32_t connections = 0;
     uint32_t offload_threads = 0;
@@ -57,8 +57,8 @@ struct WorkerSnapshot {
     uint32_t offload_queued = 0;
     uint32_t accept_queue = 0;
     uint32_t accept_backlog = 0;
-    Totals counters;                     // since this process started
-    Histogram latency;                   // all its endpoints
+    Totals counters;    // since this process started
+    Histogram latency;  // all its endpoints
 
     // The master's /proc sample; `sampled` is false until one was taken for this pid.
     bool sampled = false;
@@ -69,10 +69,10 @@ struct WorkerSnapshot {
 };
 
 struct LastExit {
-    std::string reason;                  // "signal 9 (Killed)"; empty: none yet
-    int code = -1;                       // exit code, or -1 (killed by a signal)
+    std::string reason;  // "signal 9 (Killed)"; empty: none yet
+    int code = -1;       // exit code, or -1 (killed by a signal)
     int signal = 0;
-    uint64_t at_ms = 0;                  // wall clock
+    uint64_t at_ms = 0;  // wall clock
 };
 
 // One worker slot: the master's figures, and counters since the server started.
@@ -85,29 +85,29 @@ struct SlotSnapshot {
     uint32_t accept_queue = 0;
     uint32_t accept_backlog = 0;
     double requests_per_s = 0;
-    Totals counters;                     // retired workers plus the live ones of this slot
+    Totals counters;  // retired workers plus the live ones of this slot
 };
 
 struct ServerSnapshot {
     std::string version;
     int master_pid = 0;
     uint64_t started_ms = 0;
-    uint64_t now_ms = 0;                 // wall clock when the snapshot was taken
+    uint64_t now_ms = 0;  // wall clock when the snapshot was taken
     uint32_t generation = 0;
     uint32_t workers_target = 0;
     std::string config_path;
-    bool master_sampled = false;         // sample_master() has run at least once
+    bool master_sampled = false;  // sample_master() has run at least once
 };
 
 struct Snapshot {
     ServerSnapshot server;
-    std::vector<WorkerSnapshot> workers;  // in entry order
-    std::vector<SlotSnapshot> slots;      // slots 0 .. slots_used - 1
-    Totals totals;                        // since the server started (retired + live)
+    std::vector<WorkerSnapshot> workers;                       // in entry order
+    std::vector<SlotSnapshot> slots;                           // slots 0 .. slots_used - 1
+    Totals totals;                                             // since the server started (retired + live)
     std::array<Histogram, endpoint_count> endpoint_latency{};  // since the server started
-    uint64_t restarts = 0;                // all slots
+    uint64_t restarts = 0;                                     // all slots
 
-    Histogram latency() const;            // all endpoints merged
+    Histogram latency() const;  // all endpoints merged
     uint32_t workers_in(WorkerState state) const;
 };
 

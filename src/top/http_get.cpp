@@ -55,7 +55,7 @@ bool wait_for(int fd, short events, Clock::time_point deadline, std::string& err
 
 class Socket {
 public:
-    explicit Socket(int fd) : fd_(fd) {}
+    explicit Socket(int fd) : fd_(fd) { }
     ~Socket()
     {
         if (fd_ >= 0)
@@ -85,8 +85,8 @@ int connect_to(const addrinfo* ai, Clock::time_point deadline, std::string& erro
         }
         int so_error = 0;
         socklen_t len = sizeof so_error;
-        if (!wait_for(fd, POLLOUT, deadline, error) ||
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 || so_error != 0) {
+        if (!wait_for(fd, POLLOUT, deadline, error) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 ||
+            so_error != 0) {
             if (so_error != 0)
                 error = std::strerror(so_error);
             ::close(fd);
@@ -98,8 +98,7 @@ int connect_to(const addrinfo* ai, Clock::time_point deadline, std::string& erro
 
 bool iequals(std::string_view a, std::string_view b)
 {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
 }
@@ -267,7 +266,8 @@ HttpResult http_get(const Url& url, int timeout_ms)
 
     const bool v6 = url.host.find(':') != std::string::npos;
     const std::string request = "GET " + url.path + " HTTP/1.1\r\nHost: " + (v6 ? "[" + url.host + "]" : url.host) +
-                                ":" + port + "\r\nUser-Agent: forkd-top\r\nAccept: application/json\r\n"
+                                ":" + port +
+                                "\r\nUser-Agent: forkd-top\r\nAccept: application/json\r\n"
                                 "Connection: close\r\n\r\n";
     std::size_t sent = 0;
     while (sent < request.size()) {

@@ -25,10 +25,10 @@ struct Url {
 bool parse_url(std::string_view text, Url& out, std::string& error);
 
 struct HttpResult {
-    bool ok = false;       // a complete response arrived (any status)
+    bool ok = false;  // a complete response arrived (any status)
     int status = 0;
     std::string body;
-    std::string error;     // why not ok: "connection refused", "timed out", ...
+    std::string error;  // why not ok: "connection refused", "timed out", ...
 };
 
 // One GET; gives up after `timeout_ms` in all.

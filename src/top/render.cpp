@@ -73,7 +73,7 @@ std::string ms_text(const json& latency, std::string_view key)
 
 class Lines {
 public:
-    explicit Lines(Screen s) : screen_(s) {}
+    explicit Lines(Screen s) : screen_(s) { }
     void add(std::string line)
     {
         if (screen_.cols > 0 && int(line.size()) > screen_.cols)
@@ -111,20 +111,18 @@ void summary(Lines& out, const json& s, double total_rate)
     const json& workers = sub(server, "workers");
     const double target = num(server, "workers_target");
     const std::string of_target = std::isnan(target) || target <= 0 ? "" : fmt::format("/{}", count(target));
-    out.add(fmt::format("forkd {}  master {}  generation {}  up {}  workers {}{} ready",
-                        str(server, "version"), count(num(server, "master_pid")),
-                        count(num(server, "generation")), human_uptime(num(server, "uptime_s")),
-                        count(num(workers, "ready")), of_target));
+    out.add(fmt::format("forkd {}  master {}  generation {}  up {}  workers {}{} ready", str(server, "version"),
+                        count(num(server, "master_pid")), count(num(server, "generation")),
+                        human_uptime(num(server, "uptime_s")), count(num(workers, "ready")), of_target));
     out.add(fmt::format("requests {}  {} req/s  in flight {}  connections {}  restarts {}",
                         count(num(totals, "requests")), fixed(total_rate, 1), count(num(totals, "in_flight")),
                         count(num(totals, "connections")), count(num(totals, "restarts"))));
     const json& latency = sub(totals, "latency_ms");
-    out.add(fmt::format("latency  p50 {}  p95 {}  p99 {}  max {}", ms_text(latency, "p50"),
-                        ms_text(latency, "p95"), ms_text(latency, "p99"), ms_text(latency, "max")));
+    out.add(fmt::format("latency  p50 {}  p95 {}  p99 {}  max {}", ms_text(latency, "p50"), ms_text(latency, "p95"),
+                        ms_text(latency, "p99"), ms_text(latency, "max")));
     const json& responses = sub(totals, "responses");
-    out.add(fmt::format("responses  2xx {}  3xx {}  4xx {}  5xx {}  in {}  out {}",
-                        count(num(responses, "2xx")), count(num(responses, "3xx")),
-                        count(num(responses, "4xx")), count(num(responses, "5xx")),
+    out.add(fmt::format("responses  2xx {}  3xx {}  4xx {}  5xx {}  in {}  out {}", count(num(responses, "2xx")),
+                        count(num(responses, "3xx")), count(num(responses, "4xx")), count(num(responses, "5xx")),
                         human_bytes(num(totals, "bytes_in")), human_bytes(num(totals, "bytes_out"))));
 }
 
@@ -137,8 +135,8 @@ void worker_table(Lines& out, const json& s, const json* prev, double elapsed_s,
                 prev_requests[num(w, "pid")] = num(w, "requests");
         }
     }
-    out.add(fmt::format(worker_format, "SLOT", "PID", "STATE", "REQ/S", "INFL", "CONN", "ACCQ", "P95", "RSS",
-                        "CPU%", "RST"));
+    out.add(fmt::format(worker_format, "SLOT", "PID", "STATE", "REQ/S", "INFL", "CONN", "ACCQ", "P95", "RSS", "CPU%",
+                        "RST"));
     const json& workers = sub(s, "workers");
     const std::size_t n = workers.is_array() ? workers.size() : 0;
     double sum_rate = 0, sum_rss = 0, sum_cpu = 0, sum_infl = 0, sum_conn = 0, sum_accq = 0;
@@ -155,9 +153,18 @@ void worker_table(Lines& out, const json& s, const json* prev, double elapsed_s,
                               num(w, "requests_per_s"));
         const double rss = num(w, "rss_bytes");
         const double cpu = num(w, "cpu_percent");
-        if (!std::isnan(r)) { sum_rate += r; any_rate = true; }
-        if (!std::isnan(rss)) { sum_rss += rss; any_rss = true; }
-        if (!std::isnan(cpu)) { sum_cpu += cpu; any_cpu = true; }
+        if (!std::isnan(r)) {
+            sum_rate += r;
+            any_rate = true;
+        }
+        if (!std::isnan(rss)) {
+            sum_rss += rss;
+            any_rss = true;
+        }
+        if (!std::isnan(cpu)) {
+            sum_cpu += cpu;
+            any_cpu = true;
+        }
         sum_infl += std::isnan(num(w, "in_flight")) ? 0 : num(w, "in_flight");
         sum_conn += std::isnan(num(w, "connections")) ? 0 : num(w, "connections");
         const double accq = num(sub(w, "accept_queue"), "queued");
@@ -196,8 +203,8 @@ void route_table(Lines& out, const json& s, const json* prev, double elapsed_s, 
         if (std::isnan(requests) || requests <= 0)
             continue;
         auto it = prev_requests.find({str(e, "route"), str(e, "mode")});
-        rows.push_back({&e, requests, rate(requests, it != prev_requests.end() ? it->second : missing,
-                                           elapsed_s, missing)});
+        rows.push_back(
+            {&e, requests, rate(requests, it != prev_requests.end() ? it->second : missing, elapsed_s, missing)});
     }
     // Busiest first: by rate when there is one, else by requests.
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -283,9 +290,9 @@ std::vector<std::string> render(const FrameInput& in, Screen screen)
     Lines out(screen);
     static const json empty = json::object();
     const json& s = in.now != nullptr ? *in.now : empty;
-    const double total_rate = rate(num(sub(s, "totals"), "requests"),
-                                   in.prev ? num(sub(*in.prev, "totals"), "requests") : missing, in.elapsed_s,
-                                   num(sub(s, "totals"), "requests_per_s"));
+    const double total_rate =
+        rate(num(sub(s, "totals"), "requests"), in.prev ? num(sub(*in.prev, "totals"), "requests") : missing,
+             in.elapsed_s, num(sub(s, "totals"), "requests_per_s"));
     summary(out, s, total_rate);
     out.add("");
     // Workers come first; the routes get what is left above the footer.
@@ -297,8 +304,7 @@ std::vector<std::string> render(const FrameInput& in, Screen screen)
     return out.take();
 }
 
-std::vector<std::string> render_error(std::string_view url, std::string_view error, Screen screen,
-                                      bool interactive)
+std::vector<std::string> render_error(std::string_view url, std::string_view error, Screen screen, bool interactive)
 {
     Lines out(screen);
     out.add(fmt::format("forkd top: cannot read {}", url));

@@ -32,8 +32,7 @@ struct FrameInput {
 std::vector<std::string> render(const FrameInput& in, Screen screen);
 
 // A frame for when /stats could not be read (the server is down, 403, ...).
-std::vector<std::string> render_error(std::string_view url, std::string_view error, Screen screen,
-                                      bool interactive);
+std::vector<std::string> render_error(std::string_view url, std::string_view error, Screen screen, bool interactive);
 
 // Helpers, exposed for tests: "12M", "1h02m", "52.0us" (from milliseconds).
 std::string human_bytes(double bytes);

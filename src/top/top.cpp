@@ -33,8 +33,14 @@ constexpr int fetch_timeout_ms = 2000;
 volatile std::sig_atomic_t resized = 0;
 volatile std::sig_atomic_t quit_signal = 0;
 
-extern "C" void on_winch(int) { resized = 1; }
-extern "C" void on_quit(int signum) { quit_signal = signum; }
+extern "C" void on_winch(int)
+{
+    resized = 1;
+}
+extern "C" void on_quit(int signum)
+{
+    quit_signal = signum;
+}
 
 Screen screen_size(int fd)
 {
@@ -111,7 +117,7 @@ public:
 private:
     void install(int signum, void (*handler)(int), int i)
     {
-        struct sigaction sa {};
+        struct sigaction sa { };
         sa.sa_handler = handler;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = 0;  // no SA_RESTART: poll() must return
@@ -119,7 +125,7 @@ private:
         sigaction(signum, &sa, &saved_[i]);
     }
     int signums_[4] = {};
-    struct sigaction saved_[4] {};
+    struct sigaction saved_[4]{};
 };
 
 struct Fetched {

@@ -12,8 +12,8 @@ namespace forkd::top {
 
 struct Options {
     std::string url = "http://127.0.0.1:8000/stats";
-    bool once = false;          // print one frame to stdout and exit (for scripts and tests)
-    double interval_s = 1.0;    // between redraws
+    bool once = false;        // print one frame to stdout and exit (for scripts and tests)
+    double interval_s = 1.0;  // between redraws
 };
 
 // Returns the process exit code: 0, or 1 when --once could not read /stats

@@ -23,8 +23,8 @@ Identity resolve_identity(const std::string& user, const std::string& group)
 {
     Identity id;
     if (!user.empty()) {
-        const struct passwd* pw = all_digits(user) ? getpwuid(uid_t(std::strtoul(user.c_str(), nullptr, 10)))
-                                            : getpwnam(user.c_str());
+        const struct passwd* pw =
+            all_digits(user) ? getpwuid(uid_t(std::strtoul(user.c_str(), nullptr, 10))) : getpwnam(user.c_str());
         if (pw == nullptr)
             throw std::runtime_error("user '" + user + "' does not exist");
         id.uid = pw->pw_uid;
@@ -33,8 +33,8 @@ Identity resolve_identity(const std::string& user, const std::string& group)
         id.change_user = id.change_group = true;
     }
     if (!group.empty()) {
-        const struct group* gr = all_digits(group) ? getgrgid(gid_t(std::strtoul(group.c_str(), nullptr, 10)))
-                                            : getgrnam(group.c_str());
+        const struct group* gr =
+            all_digits(group) ? getgrgid(gid_t(std::strtoul(group.c_str(), nullptr, 10))) : getgrnam(group.c_str());
         if (gr == nullptr)
             throw std::runtime_error("group '" + group + "' does not exist");
         id.gid = gr->gr_gid;

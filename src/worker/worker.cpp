@@ -19,8 +19,8 @@
 #include <string>
 #include <unistd.h>
 
-#include <sys/prctl.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <uv.h>
 
 #include "app/app.hpp"
@@ -82,9 +82,9 @@ private:
     http::Context admin_ctx_;  // connections of stats.bind (if any)
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uv_signal_t, 4> signals_{};
-    uv_timer_t tick_{};            // once a second: Date, heartbeat, parent check
-    uv_timer_t graceful_timer_{};  // drain deadline
-    uv_timer_t drain_idle_timer_{}; // drain: when idle keep-alive connections close
+    uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
+    uv_timer_t graceful_timer_{};    // drain deadline
+    uv_timer_t drain_idle_timer_{};  // drain: when idle keep-alive connections close
     bool draining_ = false;
     bool closing_ = false;
     uint64_t served_at_last_tick_ = 0;
@@ -98,7 +98,9 @@ const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
     {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1},
 }};
 
-Worker::Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings) {}
+Worker::Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings)
+{
+}
 
 int Worker::boot()
 {
@@ -113,8 +115,7 @@ int Worker::boot()
         // drop privileges before anything a client sends is looked at.
         log::setup(settings_.log, "worker " + std::to_string(spec_.slot));
         access_log_ = log::AccessLog::open(settings_.log);
-        const std::string failed =
-            drop_privileges(resolve_identity(settings_.user, settings_.group));
+        const std::string failed = drop_privileges(resolve_identity(settings_.user, settings_.group));
         if (!failed.empty())
             throw std::runtime_error("cannot drop privileges: " + failed);
     } catch (const std::exception& e) {
@@ -128,14 +129,12 @@ int Worker::boot()
         spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
         return exit_boot_failed;
     }
-    pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads),
-                                            std::size_t(settings_.offload_queue));
+    pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads), std::size_t(settings_.offload_queue));
     if ((rc = pool_->start()) != 0) {
         spdlog::critical("offload pool: {}", uv_err_name(rc));
         return exit_boot_failed;
     }
-    app_ = std::make_unique<app::App>(&loop_, settings_, *pool_,
-                                      app::WorkerIdentity{spec_.slot, spec_.generation},
+    app_ = std::make_unique<app::App>(&loop_, settings_, *pool_, app::WorkerIdentity{spec_.slot, spec_.generation},
                                       spec_.scoreboard);
     app_->set_access_log(access_log_.get());
     for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
@@ -150,15 +149,18 @@ int Worker::boot()
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
         uv_signal_init(&loop_, &signals_[i]);
         signals_[i].data = this;
-        rc = uv_signal_start(&signals_[i], [](uv_signal_t* h, int signum) noexcept {
-            auto* self = static_cast<Worker*>(h->data);
-            for (const SignalEntry& e : signal_table) {
-                if (e.signum == signum) {
-                    spdlog::debug("handling {}", e.name);
-                    (self->*e.handler)();
+        rc = uv_signal_start(
+            &signals_[i],
+            [](uv_signal_t* h, int signum) noexcept {
+                auto* self = static_cast<Worker*>(h->data);
+                for (const SignalEntry& e : signal_table) {
+                    if (e.signum == signum) {
+                        spdlog::debug("handling {}", e.name);
+                        (self->*e.handler)();
+                    }
                 }
-            }
-        }, signal_table[i].signum);
+            },
+            signal_table[i].signum);
         if (rc != 0) {
             spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
             return exit_boot_failed;
@@ -171,8 +173,8 @@ int Worker::boot()
     // The tick is also the heartbeat the master's watchdog reads: beat often
     // enough that a healthy loop never looks blocked for `timeout`.
     const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(settings_.timeout * 1000 / 4), 10, 1000);
-    uv_timer_start(&tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); },
-                   tick_ms, tick_ms);
+    uv_timer_start(
+        &tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }, tick_ms, tick_ms);
     if (settings_.max_requests > 0) {
         std::minstd_rand random(unsigned(getpid()) ^ unsigned(uv_hrtime()));
         const auto jitter = uint64_t(settings_.max_requests_jitter);
@@ -195,8 +197,7 @@ int Worker::boot()
         uv_tcp_init(&loop_, &l->tcp);
         l->tcp.data = l.get();
         if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
-            (rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog,
-                            &Worker::on_connection)) != 0) {
+            (rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection)) != 0) {
             spdlog::critical("listen on fd {}: {}", fd, uv_err_name(rc));
             return exit_boot_failed;
         }
@@ -307,22 +308,28 @@ void Worker::begin_drain()
     // idle after drain_idle_ms are closed then. A connection that has not
     // sent its first request yet is on its way: it was accepted for a
     // request, so that request is served (or header_timeout ends it).
-    uv_timer_start(&drain_idle_timer_, [](uv_timer_t* t) noexcept {
-        static_cast<Worker*>(t->data)->each_connection([](http::Connection& c) {
-            if (c.requests_served() > 0)
-                c.drain();
-        });
-    }, std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
+    uv_timer_start(
+        &drain_idle_timer_,
+        [](uv_timer_t* t) noexcept {
+            static_cast<Worker*>(t->data)->each_connection([](http::Connection& c) {
+                if (c.requests_served() > 0)
+                    c.drain();
+            });
+        },
+        std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
     uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
-    uv_timer_start(&graceful_timer_, [](uv_timer_t* t) noexcept {
-        auto* self = static_cast<Worker*>(t->data);
-        spdlog::warn("graceful_timeout: closing {} connections still open", self->open_connections());
-        // Requests still waiting on a timer are answered (503) now rather than
-        // when their timer fires; jobs already running on a thread cannot be.
-        self->app_->cancel_timers();
-        self->each_connection([](http::Connection& c) { c.close(); });
-        self->finish_if_drained();
-    }, grace_ms, 0);
+    uv_timer_start(
+        &graceful_timer_,
+        [](uv_timer_t* t) noexcept {
+            auto* self = static_cast<Worker*>(t->data);
+            spdlog::warn("graceful_timeout: closing {} connections still open", self->open_connections());
+            // Requests still waiting on a timer are answered (503) now rather than
+            // when their timer fires; jobs already running on a thread cannot be.
+            self->app_->cancel_timers();
+            self->each_connection([](http::Connection& c) { c.close(); });
+            self->finish_if_drained();
+        },
+        grace_ms, 0);
     finish_if_drained();
 }
 
@@ -332,8 +339,7 @@ void Worker::finish_if_drained()
         close_handles();
 }
 
-template <class Fn>
-void Worker::each_connection(Fn fn)
+template <class Fn> void Worker::each_connection(Fn fn)
 {
     for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
         for (http::Connection* c = ctx->first; c != nullptr;) {

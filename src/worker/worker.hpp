@@ -23,8 +23,8 @@ enum ExitCode : int {
 struct Spec {
     int slot = 0;
     int generation = 1;
-    std::vector<int> listen_fds;          // already bound and listening (the master's)
-    std::vector<int> admin_fds;           // stats.bind, shared by every worker (may be empty)
+    std::vector<int> listen_fds;  // already bound and listening (the master's)
+    std::vector<int> admin_fds;   // stats.bind, shared by every worker (may be empty)
     const config::Settings* settings = nullptr;
     stats::WorkerEntry* scoreboard = nullptr;
     pid_t master_pid = 0;

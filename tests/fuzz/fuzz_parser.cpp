@@ -24,11 +24,14 @@ using forkd::http::Parser;
 
 namespace {
 
-void check(bool ok) {
-    if (!ok) std::abort();
+void check(bool ok)
+{
+    if (!ok)
+        std::abort();
 }
 
-void check_request(const Parser& parser, const Limits& limits) {
+void check_request(const Parser& parser, const Limits& limits)
+{
     const auto& r = parser.request();
     check(r.target.size() <= limits.request_line);
     const char* begin = r.target.data();
@@ -43,7 +46,8 @@ struct Outcome {
     bool error = false;
 };
 
-Outcome replay(const std::string& input, const Limits& limits, std::size_t pattern) {
+Outcome replay(const std::string& input, const Limits& limits, std::size_t pattern)
+{
     Parser parser(limits);
     Outcome out;
     std::string buffered;
@@ -58,7 +62,8 @@ Outcome replay(const std::string& input, const Limits& limits, std::size_t patte
             if (event == Parser::Event::request) {
                 check_request(parser, limits);
                 const auto& r = parser.request();
-                out.requests.push_back(std::string(r.method_name()) + ' ' + r.target + (r.keep_alive ? " ka" : " close"));
+                out.requests.push_back(std::string(r.method_name()) + ' ' + r.target +
+                                       (r.keep_alive ? " ka" : " close"));
                 parser.next();
                 continue;
             }
@@ -72,11 +77,13 @@ Outcome replay(const std::string& input, const Limits& limits, std::size_t patte
                 out.error = true;
                 return out;
             }
-            if (event == Parser::Event::done) return out;
+            if (event == Parser::Event::done)
+                return out;
             check(buffered.empty());
             break;
         }
-        if (offset == input.size()) return out;
+        if (offset == input.size())
+            return out;
         std::size_t n = pattern == 0 ? input.size() : 1 + (pattern * 7 + step++ * 13) % (pattern + 3);
         n = std::min(n, input.size() - offset);
         buffered.append(input, offset, n);
@@ -86,8 +93,10 @@ Outcome replay(const std::string& input, const Limits& limits, std::size_t patte
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-    if (size < 1) return 0;
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
+{
+    if (size < 1)
+        return 0;
     Limits limits;
     if (data[0] & 1) {
         limits.request_line = 64;

@@ -34,8 +34,7 @@ TEST_CASE("endpoints: sleep, fib and fibo_sleep bodies")
     auto j = json::parse(r.body);
     CHECK(j["slept_s"].get<double>() == doctest::Approx(0.006765));
     r = fibo_sleep_response(90, fib_fast(90));
-    CHECK(r.body ==
-          "{\"n\":90,\"fib\":2880067194370816120,\"slept_s\":2880067194370.816120}");
+    CHECK(r.body == "{\"n\":90,\"fib\":2880067194370816120,\"slept_s\":2880067194370.816120}");
 }
 
 TEST_CASE("endpoints: fibo_sleep durations")
@@ -69,8 +68,7 @@ TEST_CASE("endpoints: the app's own errors")
     CHECK(json::parse(r.body)["status"] == 403);
     r = no_threads_response();
     CHECK(r.status == 503);
-    CHECK(json::parse(r.body)["error"] ==
-          "offload mode needs offload threads: config key 'threads' is 0");
+    CHECK(json::parse(r.body)["error"] == "offload mode needs offload threads: config key 'threads' is 0");
     CHECK(r.extra_headers.empty());
     r = queue_full_response();
     CHECK(r.status == 503);

@@ -27,8 +27,7 @@ void make(http::Request& r, std::string target, llhttp_method_t method = HTTP_GE
     r.query = q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
 }
 
-app::Plan plan_for(std::string target, const config::Settings& settings = {},
-                   llhttp_method_t method = HTTP_GET)
+app::Plan plan_for(std::string target, const config::Settings& settings = {}, llhttp_method_t method = HTTP_GET)
 {
     http::Request r;
     make(r, std::move(target), method);
@@ -82,9 +81,9 @@ TEST_CASE("match: every route")
     CHECK(app::match("/healthz").route == Route::healthz);
     CHECK(app::match("/stats").route == Route::stats);
     CHECK(app::match("/metrics").route == Route::metrics);
-    for (const char* path : {"/", "", "/hello/", "/Hello", "/hellox", "/hello/x", "/fib",
-                             "/fib/10/", "/fib/1/2", "/fibo", "/fibo_sleep", "/sleep",
-                             "/healthz/", "/stats/", "/metrics/x", "//hello", "hello"}) {
+    for (const char* path :
+         {"/", "", "/hello/", "/Hello", "/hellox", "/hello/x", "/fib", "/fib/10/", "/fib/1/2", "/fibo", "/fibo_sleep",
+          "/sleep", "/healthz/", "/stats/", "/metrics/x", "//hello", "hello"}) {
         CAPTURE(path);
         CHECK_FALSE(app::match(path).found);
     }
@@ -157,30 +156,21 @@ TEST_CASE("plan: unknown mode is 400 naming the allowed ones")
 
 TEST_CASE("plan: bad path parameters are 400 naming the problem")
 {
-    CHECK(error_of(plan_for("/fib/abc"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"abc\"");
-    CHECK(error_of(plan_for("/fib/-1"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"-1\"");
-    CHECK(error_of(plan_for("/fib/+1"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"+1\"");
-    CHECK(error_of(plan_for("/fib/1.5"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"1.5\"");
-    CHECK(error_of(plan_for("/fib/"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"\"");
-    CHECK(error_of(plan_for("/fib/%201"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"%201\"");
-    CHECK(error_of(plan_for("/sleep/abc"), 400) ==
-          "path parameter 'ms' must be a decimal integer, got \"abc\"");
-    CHECK(error_of(plan_for("/fibo_sleep/x1"), 400) ==
-          "path parameter 'n' must be a decimal integer, got \"x1\"");
+    CHECK(error_of(plan_for("/fib/abc"), 400) == "path parameter 'n' must be a decimal integer, got \"abc\"");
+    CHECK(error_of(plan_for("/fib/-1"), 400) == "path parameter 'n' must be a decimal integer, got \"-1\"");
+    CHECK(error_of(plan_for("/fib/+1"), 400) == "path parameter 'n' must be a decimal integer, got \"+1\"");
+    CHECK(error_of(plan_for("/fib/1.5"), 400) == "path parameter 'n' must be a decimal integer, got \"1.5\"");
+    CHECK(error_of(plan_for("/fib/"), 400) == "path parameter 'n' must be a decimal integer, got \"\"");
+    CHECK(error_of(plan_for("/fib/%201"), 400) == "path parameter 'n' must be a decimal integer, got \"%201\"");
+    CHECK(error_of(plan_for("/sleep/abc"), 400) == "path parameter 'ms' must be a decimal integer, got \"abc\"");
+    CHECK(error_of(plan_for("/fibo_sleep/x1"), 400) == "path parameter 'n' must be a decimal integer, got \"x1\"");
     CHECK(error_of(plan_for("/fib/99999999999999999999999"), 400) ==
           "path parameter 'n' is out of range, got \"99999999999999999999999\"");
     CHECK(error_of(plan_for("/sleep/99999999999999999999999?mode=block"), 400) ==
           "path parameter 'ms' is out of range, got \"99999999999999999999999\"");
     // Echoed text is bounded, printable, and the body stays valid JSON.
     auto e = error_of(plan_for("/fib/" + std::string(200, 'a')), 400);
-    CHECK(e == "path parameter 'n' must be a decimal integer, got \"" + std::string(64, 'a') +
-                   "...\"");
+    CHECK(e == "path parameter 'n' must be a decimal integer, got \"" + std::string(64, 'a') + "...\"");
     e = error_of(plan_for("/fib/a\"b\\c\x01\xff"), 400);
     CHECK(e == "path parameter 'n' must be a decimal integer, got \"a\"b\\c??\"");
 }
@@ -192,16 +182,13 @@ TEST_CASE("plan: limits are 400 saying the limit")
     CHECK(error_of(plan_for("/fib/41", s), 400) == "n must be <= fib_max_n (40), got 41");
     CHECK(error_of(plan_for("/fibo_sleep/41", s), 400) == "n must be <= fib_max_n (40), got 41");
     CHECK(plan_for("/sleep/60000", s).action == Action::sleep_timer);
-    CHECK(error_of(plan_for("/sleep/60001", s), 400) ==
-          "ms must be <= sleep_max_ms (60000), got 60001");
+    CHECK(error_of(plan_for("/sleep/60001", s), 400) == "ms must be <= sleep_max_ms (60000), got 60001");
     CHECK(error_of(plan_for("/sleep/18446744073709551615", s), 400) ==
           "ms must be <= sleep_max_ms (60000), got 18446744073709551615");
     s.endpoints.fib_max_n = 10;
     s.endpoints.sleep_max_ms = 5;
-    CHECK(error_of(plan_for("/fib/11?mode=inline", s), 400) ==
-          "n must be <= fib_max_n (10), got 11");
-    CHECK(error_of(plan_for("/sleep/6?mode=block", s), 400) ==
-          "ms must be <= sleep_max_ms (5), got 6");
+    CHECK(error_of(plan_for("/fib/11?mode=inline", s), 400) == "n must be <= fib_max_n (10), got 11");
+    CHECK(error_of(plan_for("/sleep/6?mode=block", s), 400) == "ms must be <= sleep_max_ms (5), got 6");
     // Limits are checked after the mode: a bad mode is reported first.
     CHECK(error_of(plan_for("/fib/11?mode=x", s), 400).starts_with("unknown mode"));
 }
@@ -221,8 +208,7 @@ TEST_CASE("plan: fib_max_n configured past 93 still stops at 64 bits")
 {
     config::Settings s;
     s.endpoints.fib_max_n = 200;
-    CHECK(error_of(plan_for("/fib/94", s), 400) ==
-          "n must be <= 93 (F(94) does not fit in 64 bits), got 94");
+    CHECK(error_of(plan_for("/fib/94", s), 400) == "n must be <= 93 (F(94) does not fit in 64 bits), got 94");
 }
 
 TEST_CASE("plan: unknown paths are 404, including a trailing slash")
@@ -256,9 +242,8 @@ TEST_CASE("plan: offload modes with threads = 0 are 503, never silently inline")
     config::Settings s;
     s.threads = 0;
     const std::string message = "offload mode needs offload threads: config key 'threads' is 0";
-    for (const char* target : {"/hello?mode=offload", "/sleep/1?mode=offload", "/fib/1",
-                               "/fib/1?mode=offload", "/fibo_sleep/1?mode=par",
-                               "/fibo_sleep/1?mode=offload", "/fibo_sleep/1"}) {
+    for (const char* target : {"/hello?mode=offload", "/sleep/1?mode=offload", "/fib/1", "/fib/1?mode=offload",
+                               "/fibo_sleep/1?mode=par", "/fibo_sleep/1?mode=offload", "/fibo_sleep/1"}) {
         CAPTURE(target);
         CHECK(error_of(plan_for(target, s), 503) == message);
     }

@@ -16,13 +16,15 @@ using namespace forkd::config;
 
 namespace {
 
-CommandLine parse(std::vector<const char*> args) {
+CommandLine parse(std::vector<const char*> args)
+{
     args.insert(args.begin(), "forkd");
     return parse_command_line(static_cast<int>(args.size()), args.data());
 }
 
 // The message of the ConfigError that parsing and loading `args` raises.
-std::string error_of(std::vector<const char*> args) {
+std::string error_of(std::vector<const char*> args)
+{
     try {
         load(parse(std::move(args)));
     } catch (const ConfigError& error) {
@@ -34,7 +36,8 @@ std::string error_of(std::vector<const char*> args) {
 // A config file in /tmp for the duration of one test.
 struct TempConfig {
     std::string path;
-    explicit TempConfig(const std::string& text) {
+    explicit TempConfig(const std::string& text)
+    {
         char name[] = "/tmp/forkd-test-cli-XXXXXX";
         const int fd = mkstemp(name);
         REQUIRE(fd >= 0);
@@ -46,15 +49,39 @@ struct TempConfig {
 };
 
 // Each flag that overrides a key, once, with a valid value.
-const std::vector<const char*> every_flag = {
-    "-b", "127.0.0.1:9000", "--bind", "[::1]:9001", "-w", "3", "--threads", "0", "-t", "2.5",
-    "--graceful-timeout", "1", "--keepalive", "0", "--max-requests", "100", "-p", "/run/f.pid",
-    "--log-level", "debug", "--error-log", "/tmp/e.log", "--access-log", "-", "-u", "nobody",
-    "-g", "nogroup"};
+const std::vector<const char*> every_flag = {"-b",
+                                             "127.0.0.1:9000",
+                                             "--bind",
+                                             "[::1]:9001",
+                                             "-w",
+                                             "3",
+                                             "--threads",
+                                             "0",
+                                             "-t",
+                                             "2.5",
+                                             "--graceful-timeout",
+                                             "1",
+                                             "--keepalive",
+                                             "0",
+                                             "--max-requests",
+                                             "100",
+                                             "-p",
+                                             "/run/f.pid",
+                                             "--log-level",
+                                             "debug",
+                                             "--error-log",
+                                             "/tmp/e.log",
+                                             "--access-log",
+                                             "-",
+                                             "-u",
+                                             "nobody",
+                                             "-g",
+                                             "nogroup"};
 
 }  // namespace
 
-TEST_CASE("no arguments: serve with the built-in defaults") {
+TEST_CASE("no arguments: serve with the built-in defaults")
+{
     const CommandLine cmd = parse({});
     CHECK(cmd.action == CommandLine::Action::serve);
     CHECK(cmd.config_path.empty());
@@ -66,7 +93,8 @@ TEST_CASE("no arguments: serve with the built-in defaults") {
     CHECK(settings.bind[0].to_string() == "127.0.0.1:8000");
 }
 
-TEST_CASE("every flag lands in its field") {
+TEST_CASE("every flag lands in its field")
+{
     std::vector<const char*> args = every_flag;
     args.insert(args.end(), {"-c", "x.toml"});
     const CommandLine cmd = parse(args);
@@ -88,7 +116,8 @@ TEST_CASE("every flag lands in its field") {
     CHECK(parse({"--workers=5"}).workers == 5);
 }
 
-TEST_CASE("every flag overrides its key") {
+TEST_CASE("every flag overrides its key")
+{
     const Settings s = load(parse(every_flag));
     CHECK(s.bind == std::vector<BindAddress>{{"127.0.0.1", 9000}, {"::1", 9001}});
     CHECK(s.workers == 3);
@@ -105,7 +134,8 @@ TEST_CASE("every flag overrides its key") {
     CHECK(s.group == "nogroup");
 }
 
-TEST_CASE("actions: help, version, check-config, top") {
+TEST_CASE("actions: help, version, check-config, top")
+{
     const CommandLine help = parse({"--help"});
     CHECK(help.action == CommandLine::Action::help);
     CHECK(help.help_text.find("--workers") != std::string::npos);
@@ -127,22 +157,20 @@ TEST_CASE("actions: help, version, check-config, top") {
     CHECK(parse({"top", "http://10.0.0.1:9100/stats"}).top_url == "http://10.0.0.1:9100/stats");
 }
 
-TEST_CASE("usage errors are ConfigErrors with CLI11's message") {
-    CHECK_THROWS_WITH_AS(parse({"--frobnicate"}), doctest::Contains("command line: "),
-                         ConfigError);
+TEST_CASE("usage errors are ConfigErrors with CLI11's message")
+{
+    CHECK_THROWS_WITH_AS(parse({"--frobnicate"}), doctest::Contains("command line: "), ConfigError);
     CHECK_THROWS_WITH_AS(parse({"-w"}), doctest::Contains("--workers"), ConfigError);
     // One address per -b: a second word is an unexpected argument, not a bind.
     CHECK_THROWS_AS(parse({"-b", "127.0.0.1:1", "127.0.0.1:2"}), ConfigError);
     CHECK_THROWS_AS(parse({"stray"}), ConfigError);
 }
 
-TEST_CASE("a flag that is no number says what the key expects") {
-    CHECK_THROWS_WITH_AS(
-        parse({"-w", "four"}),
-        "command line: --workers: expected an integer >= 0 and <= 1024, got \"four\"",
-        ConfigError);
-    CHECK_THROWS_WITH_AS(parse({"-w", "99999999999"}), doctest::Contains("--workers: expected"),
-                         ConfigError);
+TEST_CASE("a flag that is no number says what the key expects")
+{
+    CHECK_THROWS_WITH_AS(parse({"-w", "four"}),
+                         "command line: --workers: expected an integer >= 0 and <= 1024, got \"four\"", ConfigError);
+    CHECK_THROWS_WITH_AS(parse({"-w", "99999999999"}), doctest::Contains("--workers: expected"), ConfigError);
     CHECK_THROWS_WITH_AS(parse({"-t", "30s"}),
                          "command line: --timeout: expected a number of seconds > 0 and <= "
                          "31536000, got \"30s\"",
@@ -150,26 +178,26 @@ TEST_CASE("a flag that is no number says what the key expects") {
     CHECK_THROWS_AS(parse({"--max-requests", "1.5"}), ConfigError);
 }
 
-TEST_CASE("a flag out of range fails like the same key in the file") {
-    CHECK(error_of({"-w", "2000"}) ==
-          "command line: --workers: expected an integer >= 0 and <= 1024, got 2000");
-    CHECK(error_of({"-w", "-1"}) ==
-          "command line: --workers: expected an integer >= 0 and <= 1024, got -1");
+TEST_CASE("a flag out of range fails like the same key in the file")
+{
+    CHECK(error_of({"-w", "2000"}) == "command line: --workers: expected an integer >= 0 and <= 1024, got 2000");
+    CHECK(error_of({"-w", "-1"}) == "command line: --workers: expected an integer >= 0 and <= 1024, got -1");
     CHECK(error_of({"--threads", "1025"}).starts_with("command line: --threads: expected"));
     CHECK(error_of({"-t", "0"}).starts_with("command line: --timeout: expected"));
     CHECK(error_of({"--keepalive", "-1"}).starts_with("command line: --keepalive: expected"));
     CHECK(error_of({"--max-requests", "-5"}).starts_with("command line: --max-requests:"));
-    CHECK(error_of({"--log-level", "loud"}).starts_with("command line: --log-level: expected "
-                                                        "one of \"trace\""));
-    CHECK(error_of({"-b", "nope"}) ==
-          "command line: --bind: expected \"host:port\" or \"[ipv6]:port\" with a port "
-          "1..65535, or an array of them, got \"nope\"");
+    CHECK(error_of({"--log-level", "loud"})
+              .starts_with("command line: --log-level: expected "
+                           "one of \"trace\""));
+    CHECK(error_of({"-b", "nope"}) == "command line: --bind: expected \"host:port\" or \"[ipv6]:port\" with a port "
+                                      "1..65535, or an array of them, got \"nope\"");
     CHECK(error_of({"-b", "127.0.0.1:80", "-b", "localhost:80"}) ==
           "configuration: key 'bind': \"127.0.0.1:80\" is listed twice");
     CHECK(error_of({"-c", "/nonexistent.toml"}).starts_with("/nonexistent.toml: cannot open"));
 }
 
-TEST_CASE("flags override the file; what no flag names comes from the file") {
+TEST_CASE("flags override the file; what no flag names comes from the file")
+{
     TempConfig file("bind = [\"127.0.0.1:8001\", \"127.0.0.1:8002\"]\n"
                     "workers = 3\nthreads = 7\ntimeout = 5\n"
                     "[log]\nlevel = \"error\"\n");
@@ -179,9 +207,8 @@ TEST_CASE("flags override the file; what no flag names comes from the file") {
     CHECK(from_file.workers == 3);
     CHECK(from_file.log.level == "error");
 
-    const Settings settings =
-        load(parse({"-c", file.path.c_str(), "-w", "5", "-b", "[::1]:9000", "--log-level",
-                    "debug", "-t", "0.5", "-p", "/tmp/forkd.pid"}));
+    const Settings settings = load(parse({"-c", file.path.c_str(), "-w", "5", "-b", "[::1]:9000", "--log-level",
+                                          "debug", "-t", "0.5", "-p", "/tmp/forkd.pid"}));
     CHECK(settings.workers == 5);
     CHECK(settings.bind == std::vector<BindAddress>{{"::1", 9000}});  // replaced, not appended
     CHECK(settings.log.level == "debug");
@@ -190,7 +217,8 @@ TEST_CASE("flags override the file; what no flag names comes from the file") {
     CHECK(settings.threads == 7);  // from the file
 }
 
-TEST_CASE("a bad file is reported even when flags would fix it") {
+TEST_CASE("a bad file is reported even when flags would fix it")
+{
     TempConfig file("workers = \"four\"\n");
     CHECK(error_of({"-c", file.path.c_str(), "-w", "2"}) ==
           file.path + ":1: key 'workers': expected an integer >= 0 and <= 1024, got \"four\"");

@@ -15,7 +15,8 @@ using namespace forkd::config;
 namespace {
 
 // The message of the ConfigError that `text` raises, or "" if it loads.
-std::string error_of(std::string_view text) {
+std::string error_of(std::string_view text)
+{
     Settings settings;
     try {
         apply_toml(settings, text, "test.toml");
@@ -25,13 +26,15 @@ std::string error_of(std::string_view text) {
     return "";
 }
 
-Settings load_text(std::string_view text) {
+Settings load_text(std::string_view text)
+{
     Settings settings;
     apply_toml(settings, text, "test.toml");
     return settings;
 }
 
-std::string validate_error(const Settings& settings) {
+std::string validate_error(const Settings& settings)
+{
     try {
         validate(settings);
     } catch (const ConfigError& error) {
@@ -41,39 +44,38 @@ std::string validate_error(const Settings& settings) {
 }
 
 // render_toml() without its first line, which names the source.
-std::string body(const Settings& settings) {
+std::string body(const Settings& settings)
+{
     const std::string text = render_toml(settings);
     return text.substr(text.find('\n') + 1);
 }
 
 }  // namespace
 
-TEST_CASE("unknown keys and tables name the line and suggest the nearest name") {
-    CHECK(error_of("workers = 2\nwrkers = 3\n") ==
-          "test.toml:2: unknown key 'wrkers'; did you mean 'workers'?");
+TEST_CASE("unknown keys and tables name the line and suggest the nearest name")
+{
+    CHECK(error_of("workers = 2\nwrkers = 3\n") == "test.toml:2: unknown key 'wrkers'; did you mean 'workers'?");
     CHECK(error_of("[log]\nlevel = \"info\"\nlevl = \"debug\"\n") ==
           "test.toml:3: unknown key 'log.levl'; did you mean 'log.level'?");
-    CHECK(error_of("\n[lgo]\nlevel = \"debug\"\n") ==
-          "test.toml:2: unknown table 'lgo'; did you mean 'log'?");
-    CHECK(error_of("level = \"debug\"\n") ==
-          "test.toml:1: unknown key 'level'; did you mean 'log.level'?");
+    CHECK(error_of("\n[lgo]\nlevel = \"debug\"\n") == "test.toml:2: unknown table 'lgo'; did you mean 'log'?");
+    CHECK(error_of("level = \"debug\"\n") == "test.toml:1: unknown key 'level'; did you mean 'log.level'?");
     CHECK(error_of("frobnicate = 1\n") == "test.toml:1: unknown key 'frobnicate'");
     CHECK(error_of("[endpoints.extra]\nx = 1\n") == "test.toml:1: unknown table 'endpoints.extra'");
 }
 
-TEST_CASE("the first problem in file order is the one reported") {
+TEST_CASE("the first problem in file order is the one reported")
+{
     // toml++ iterates keys by name; the error must still be the earliest line.
     CHECK(error_of("workers = \"four\"\nbacklog = 0\n").starts_with("test.toml:1: key 'workers'"));
     CHECK(error_of("zz = 1\naa = 2\n").starts_with("test.toml:1: unknown key 'zz'"));
 }
 
-TEST_CASE("wrong types say what was expected and what was given") {
+TEST_CASE("wrong types say what was expected and what was given")
+{
     CHECK(error_of("\n\nworkers = \"four\"\n") ==
           "test.toml:3: key 'workers': expected an integer >= 0 and <= 1024, got \"four\"");
-    CHECK(error_of("workers = 2.5") ==
-          "test.toml:1: key 'workers': expected an integer >= 0 and <= 1024, got 2.5");
-    CHECK(error_of("reuse_port = \"yes\"") ==
-          "test.toml:1: key 'reuse_port': expected true or false, got \"yes\"");
+    CHECK(error_of("workers = 2.5") == "test.toml:1: key 'workers': expected an integer >= 0 and <= 1024, got 2.5");
+    CHECK(error_of("reuse_port = \"yes\"") == "test.toml:1: key 'reuse_port': expected true or false, got \"yes\"");
     CHECK(error_of("timeout = \"30s\"") ==
           "test.toml:1: key 'timeout': expected a number of seconds > 0 and <= 31536000, "
           "got \"30s\"");
@@ -84,32 +86,74 @@ TEST_CASE("wrong types say what was expected and what was given") {
     CHECK(error_of("[workers]\n").starts_with("test.toml:1: key 'workers': expected an integer"));
 }
 
-TEST_CASE("out-of-range values are refused, bounds included where they belong") {
+TEST_CASE("out-of-range values are refused, bounds included where they belong")
+{
     const char* refused[] = {
-        "workers = -1", "workers = 1025", "threads = 1025", "offload_queue = 0",
-        "offload_queue = 1000001", "backlog = 0", "backlog = 65536", "worker_connections = 0",
-        "max_requests = -1", "max_requests = 2147483648", "max_requests_jitter = -1",
-        "max_worker_rss = -1", "recycle_concurrency = 0", "timeout = 0", "timeout = -1",
-        "timeout = inf", "timeout = nan", "timeout = 31536001", "graceful_timeout = -0.5",
-        "keepalive = -1", "header_timeout = 0", "limit_request_line = 0",
-        "limit_request_line = 63", "limit_request_line = 65537", "limit_request_fields = 0",
-        "limit_request_fields = 32769", "limit_request_field_size = 63",
-        "limit_request_field_size = 65537", "max_body_size = -1", "umask = 0o1000",
-        "umask = -1", "umask = \"0999\"", "umask = \"8\"", "umask = \"\"", "umask = \"00000\"",
-        "[endpoints]\nfib_max_n = 93", "[endpoints]\nfib_max_n = -1",
-        "[endpoints]\nsleep_max_ms = 3600001", "[stats]\ninterval = -1",
+        "workers = -1",
+        "workers = 1025",
+        "threads = 1025",
+        "offload_queue = 0",
+        "offload_queue = 1000001",
+        "backlog = 0",
+        "backlog = 65536",
+        "worker_connections = 0",
+        "max_requests = -1",
+        "max_requests = 2147483648",
+        "max_requests_jitter = -1",
+        "max_worker_rss = -1",
+        "recycle_concurrency = 0",
+        "timeout = 0",
+        "timeout = -1",
+        "timeout = inf",
+        "timeout = nan",
+        "timeout = 31536001",
+        "graceful_timeout = -0.5",
+        "keepalive = -1",
+        "header_timeout = 0",
+        "limit_request_line = 0",
+        "limit_request_line = 63",
+        "limit_request_line = 65537",
+        "limit_request_fields = 0",
+        "limit_request_fields = 32769",
+        "limit_request_field_size = 63",
+        "limit_request_field_size = 65537",
+        "max_body_size = -1",
+        "umask = 0o1000",
+        "umask = -1",
+        "umask = \"0999\"",
+        "umask = \"8\"",
+        "umask = \"\"",
+        "umask = \"00000\"",
+        "[endpoints]\nfib_max_n = 93",
+        "[endpoints]\nfib_max_n = -1",
+        "[endpoints]\nsleep_max_ms = 3600001",
+        "[stats]\ninterval = -1",
     };
     for (const char* text : refused) {
         CAPTURE(text);
         CHECK(error_of(text).find("expected") != std::string::npos);
     }
     const char* accepted[] = {
-        "workers = 0", "workers = 1024", "threads = 0", "offload_queue = 1000000",
-        "backlog = 65535", "max_requests = 2147483647", "recycle_concurrency = 1",
-        "timeout = 0.001", "graceful_timeout = 0", "keepalive = 0", "limit_request_line = 64",
-        "limit_request_line = 65536", "limit_request_fields = 32768",
-        "max_body_size = 9223372036854775807", "umask = 0o777", "umask = 0", "umask = \"0777\"",
-        "[endpoints]\nfib_max_n = 92", "[endpoints]\nsleep_max_ms = 0", "[stats]\ninterval = 0",
+        "workers = 0",
+        "workers = 1024",
+        "threads = 0",
+        "offload_queue = 1000000",
+        "backlog = 65535",
+        "max_requests = 2147483647",
+        "recycle_concurrency = 1",
+        "timeout = 0.001",
+        "graceful_timeout = 0",
+        "keepalive = 0",
+        "limit_request_line = 64",
+        "limit_request_line = 65536",
+        "limit_request_fields = 32768",
+        "max_body_size = 9223372036854775807",
+        "umask = 0o777",
+        "umask = 0",
+        "umask = \"0777\"",
+        "[endpoints]\nfib_max_n = 92",
+        "[endpoints]\nsleep_max_ms = 0",
+        "[stats]\ninterval = 0",
     };
     for (const char* text : accepted) {
         CAPTURE(text);
@@ -117,7 +161,8 @@ TEST_CASE("out-of-range values are refused, bounds included where they belong") 
     }
 }
 
-TEST_CASE("values are converted into the settings") {
+TEST_CASE("values are converted into the settings")
+{
     const Settings s = load_text(R"(
         bind = ["0.0.0.0:80", "[::1]:8000", "localhost:9000", "[0:0::0]:81"]
         workers = 3
@@ -159,7 +204,8 @@ TEST_CASE("values are converted into the settings") {
     CHECK(load_text("umask = 0o077").umask == 077);
 }
 
-TEST_CASE("a bad bind names the line of the bad element") {
+TEST_CASE("a bad bind names the line of the bad element")
+{
     CHECK(error_of("bind = [\"127.0.0.1:8000\",\n        \"nope\"]\n") ==
           "test.toml:2: key 'bind': expected \"host:port\" or \"[ipv6]:port\" with a port "
           "1..65535, or an array of them, got \"nope\"");
@@ -167,7 +213,8 @@ TEST_CASE("a bad bind names the line of the bad element") {
     CHECK(error_of("bind = [\"127.0.0.1:8000\", 8001]").ends_with("got 8001"));
 }
 
-TEST_CASE("parse_bind accepts numeric hosts and localhost only") {
+TEST_CASE("parse_bind accepts numeric hosts and localhost only")
+{
     BindAddress out;
     CHECK(parse_bind("127.0.0.1:8000", out));
     CHECK(out == BindAddress{"127.0.0.1", 8000});
@@ -175,10 +222,24 @@ TEST_CASE("parse_bind accepts numeric hosts and localhost only") {
     CHECK(out == BindAddress{"::1", 1});
     CHECK(parse_bind("localhost:65535", out));
     CHECK(out == BindAddress{"127.0.0.1", 65535});
-    const char* refused[] = {"", "127.0.0.1", "127.0.0.1:", ":8000", "8000", "example.com:80",
-                             "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x", "127.0.0.1:+80",
-                             "127.0.0.1: 80", "::1:8000", "[::1]8000", "[::1]:", "[127.0.0.1]:80",
-                             "[::1:80", "1.2.3.256:80", "127.0.0.1:99999999999"};
+    const char* refused[] = {"",
+                             "127.0.0.1",
+                             "127.0.0.1:",
+                             ":8000",
+                             "8000",
+                             "example.com:80",
+                             "127.0.0.1:0",
+                             "127.0.0.1:65536",
+                             "127.0.0.1:80x",
+                             "127.0.0.1:+80",
+                             "127.0.0.1: 80",
+                             "::1:8000",
+                             "[::1]8000",
+                             "[::1]:",
+                             "[127.0.0.1]:80",
+                             "[::1:80",
+                             "1.2.3.256:80",
+                             "127.0.0.1:99999999999"};
     for (const char* text : refused) {
         CAPTURE(text);
         BindAddress untouched{"x", 1};
@@ -187,12 +248,12 @@ TEST_CASE("parse_bind accepts numeric hosts and localhost only") {
     }
 }
 
-TEST_CASE("modes, levels and formats must be one of their names") {
+TEST_CASE("modes, levels and formats must be one of their names")
+{
     CHECK(error_of("[endpoints]\nsleep_mode = \"async\"\n") ==
           "test.toml:2: key 'endpoints.sleep_mode': expected one of \"timer\", \"offload\", "
           "\"block\", got \"async\"");
-    CHECK(error_of("[endpoints]\nhello_mode = 1").find("one of \"inline\", \"offload\"") !=
-          std::string::npos);
+    CHECK(error_of("[endpoints]\nhello_mode = 1").find("one of \"inline\", \"offload\"") != std::string::npos);
     CHECK(error_of("[endpoints]\nfibo_sleep_mode = \"timer\"")
               .find("one of \"par\", \"async\", \"baseline\", \"offload\"") != std::string::npos);
     CHECK(error_of("[log]\nlevel = \"loud\"") ==
@@ -203,7 +264,8 @@ TEST_CASE("modes, levels and formats must be one of their names") {
           "got \"common\"");
 }
 
-TEST_CASE("stats.allow and stats.bind are checked where they are written") {
+TEST_CASE("stats.allow and stats.bind are checked where they are written")
+{
     CHECK(error_of("[stats]\nallow = [\"127.0.0.0/8\",\n  \"10.0.0.0/33\"]") ==
           "test.toml:3: key 'stats.allow': expected an array of CIDRs like \"127.0.0.0/8\" or "
           "\"::1/128\", got \"10.0.0.0/33\"");
@@ -213,7 +275,8 @@ TEST_CASE("stats.allow and stats.bind are checked where they are written") {
     CHECK(error_of("[stats]\nallow = []\nbind = \"\"") == "");
 }
 
-TEST_CASE("syntax errors give file:line:column and toml++'s description") {
+TEST_CASE("syntax errors give file:line:column and toml++'s description")
+{
     const std::string message = error_of("workers = 2\ny = = 2\n");
     CHECK(message.starts_with("test.toml:2:5: "));
     CHECK(message.size() > std::string("test.toml:2:5: ").size());
@@ -221,33 +284,33 @@ TEST_CASE("syntax errors give file:line:column and toml++'s description") {
     CHECK(error_of("workers = 1\nworkers = 2\n").starts_with("test.toml:2:"));
 }
 
-TEST_CASE("a document with an error changes nothing") {
+TEST_CASE("a document with an error changes nothing")
+{
     Settings settings;
-    CHECK_THROWS_AS(apply_toml(settings, "workers = 7\nthreads = -1\n", "test.toml"),
-                    ConfigError);
+    CHECK_THROWS_AS(apply_toml(settings, "workers = 7\nthreads = -1\n", "test.toml"), ConfigError);
     CHECK(settings.workers == 0);
     CHECK(settings.threads == 4);
 }
 
-TEST_CASE("apply_file reports unreadable files and records the path") {
+TEST_CASE("apply_file reports unreadable files and records the path")
+{
     Settings settings;
     try {
         apply_file(settings, "/nonexistent/forkd.toml");
         FAIL("no error");
     } catch (const ConfigError& error) {
-        CHECK(std::string(error.what()) ==
-              "/nonexistent/forkd.toml: cannot open: No such file or directory");
+        CHECK(std::string(error.what()) == "/nonexistent/forkd.toml: cannot open: No such file or directory");
     }
     CHECK_THROWS_AS(apply_file(settings, "/"), ConfigError);
     CHECK(settings.config_path.empty());
 }
 
-TEST_CASE("validate: the checks that span keys name the key and the file") {
+TEST_CASE("validate: the checks that span keys name the key and the file")
+{
     Settings settings;
     CHECK(validate_error(settings) == "");
     settings.bind.clear();
-    CHECK(validate_error(settings) ==
-          "configuration: key 'bind': expected at least one \"host:port\", got []");
+    CHECK(validate_error(settings) == "configuration: key 'bind': expected at least one \"host:port\", got []");
     settings.config_path = "conf/x.toml";
     settings.bind = {{"::1", 80}, {"127.0.0.1", 80}, {"::1", 80}};
     CHECK(validate_error(settings) == "conf/x.toml: key 'bind': \"[::1]:80\" is listed twice");
@@ -271,7 +334,8 @@ TEST_CASE("validate: the checks that span keys name the key and the file") {
     CHECK(validate_error(settings) == "");
 }
 
-TEST_CASE("render_toml round trip: every key, read back to the same settings") {
+TEST_CASE("render_toml round trip: every key, read back to the same settings")
+{
     Settings s;
     s.config_path = "conf/odd.toml";
     s.bind = {{"0.0.0.0", 80}, {"::1", 8443}};
@@ -316,7 +380,8 @@ TEST_CASE("render_toml round trip: every key, read back to the same settings") {
     }
 }
 
-TEST_CASE("conf/forkd.toml holds every key, at its default") {
+TEST_CASE("conf/forkd.toml holds every key, at its default")
+{
     const std::string path = FORKD_SOURCE_ROOT "/conf/forkd.toml";
     Settings settings;
     apply_file(settings, path);

@@ -8,14 +8,16 @@
 
 using namespace forkd::config;
 
-TEST_CASE("BindAddress::to_string brackets IPv6 hosts only") {
+TEST_CASE("BindAddress::to_string brackets IPv6 hosts only")
+{
     CHECK(BindAddress{"127.0.0.1", 8000}.to_string() == "127.0.0.1:8000");
     CHECK(BindAddress{"0.0.0.0", 80}.to_string() == "0.0.0.0:80");
     CHECK(BindAddress{"::1", 8000}.to_string() == "[::1]:8000");
     CHECK(BindAddress{"::", 65535}.to_string() == "[::]:65535");
 }
 
-TEST_CASE("resolved_workers: the configured count, or the online cores for 0") {
+TEST_CASE("resolved_workers: the configured count, or the online cores for 0")
+{
     Settings settings;
     settings.workers = 3;
     CHECK(settings.resolved_workers() == 3);
@@ -25,8 +27,8 @@ TEST_CASE("resolved_workers: the configured count, or the online cores for 0") {
 }
 
 // Every name of a mode type parses back to the value it names, in enum order.
-template <class Mode>
-void check_names_round_trip(std::initializer_list<const char*> expected) {
+template <class Mode> void check_names_round_trip(std::initializer_list<const char*> expected)
+{
     const auto names = mode_names<Mode>();
     REQUIRE(names.size() == expected.size());
     int index = 0;
@@ -41,14 +43,16 @@ void check_names_round_trip(std::initializer_list<const char*> expected) {
     }
 }
 
-TEST_CASE("mode names are exactly the documented ones") {
+TEST_CASE("mode names are exactly the documented ones")
+{
     check_names_round_trip<HelloMode>({"inline", "offload"});
     check_names_round_trip<SleepMode>({"timer", "offload", "block"});
     check_names_round_trip<FibMode>({"offload", "inline"});
     check_names_round_trip<FiboSleepMode>({"par", "async", "baseline", "offload"});
 }
 
-TEST_CASE("parse_mode refuses other names and leaves the output alone") {
+TEST_CASE("parse_mode refuses other names and leaves the output alone")
+{
     SleepMode sleep = SleepMode::block;
     CHECK_FALSE(parse_mode("async", sleep));
     CHECK_FALSE(parse_mode("", sleep));
@@ -64,7 +68,8 @@ TEST_CASE("parse_mode refuses other names and leaves the output alone") {
     CHECK_FALSE(parse_mode("par", fib));
 }
 
-TEST_CASE("defaults match DESIGN.md") {
+TEST_CASE("defaults match DESIGN.md")
+{
     const Settings settings;
     REQUIRE(settings.bind.size() == 1);
     CHECK(settings.bind[0].to_string() == "127.0.0.1:8000");

@@ -43,7 +43,8 @@ struct TestHandler final : Handler {
         std::string body;
     };
 
-    void on_request(Connection& conn, const Request& request) noexcept override {
+    void on_request(Connection& conn, const Request& request) noexcept override
+    {
         ++requests;
         sockaddr_storage peer{};
         peer_ok = peer_ok && conn.peer(peer) && peer.ss_family == AF_INET;
@@ -66,7 +67,8 @@ struct TestHandler final : Handler {
         conn.respond(std::move(response));
     }
 
-    static void on_job(uv_timer_t* timer) {
+    static void on_job(uv_timer_t* timer)
+    {
         auto* job = static_cast<Job*>(timer->data);
         auto* self = static_cast<TestHandler*>(job->conn->context().handler);
         self->bytes_in_at_answer = job->conn->context().bytes_in;
@@ -77,7 +79,8 @@ struct TestHandler final : Handler {
         uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) { delete static_cast<Job*>(h->data); });
     }
 
-    void on_response(const Connection&, const Request&, int status, std::size_t bytes, uint64_t) noexcept override {
+    void on_response(const Connection&, const Request&, int status, std::size_t bytes, uint64_t) noexcept override
+    {
         CHECK(bytes > 0);
         statuses.push_back(status);
     }
@@ -93,7 +96,8 @@ struct Harness {
     int port = 0;
     int closed = 0;  // on_closed calls
 
-    explicit Harness(Limits limits = {}) {
+    explicit Harness(Limits limits = {})
+    {
         REQUIRE(uv_loop_init(&loop) == 0);
         handler.loop = &loop;
         ctx.loop = &loop;
@@ -116,30 +120,35 @@ struct Harness {
         REQUIRE(uv_async_init(&loop, &drain, on_drain) == 0);
     }
 
-    static void on_connection(uv_stream_t* server, int status) {
+    static void on_connection(uv_stream_t* server, int status)
+    {
         CHECK(status == 0);
         auto* self = static_cast<Harness*>(server->data);
         CHECK(Connection::accept(server, self->ctx) == 0);
     }
 
-    static void on_stop(uv_async_t* async) {
+    static void on_stop(uv_async_t* async)
+    {
         auto* self = static_cast<Harness*>(async->data);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->server), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->stop), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->drain), nullptr);
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next) c->close();
+        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
+            c->close();
     }
 
-    static void on_drain(uv_async_t* async) {
+    static void on_drain(uv_async_t* async)
+    {
         auto* self = static_cast<Harness*>(async->data);
         self->ctx.draining = true;
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next) c->drain();
+        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
+            c->drain();
     }
 
     // Run the loop while `client(port)` runs in a thread; then check that
     // everything was closed and freed.
-    template <typename Client>
-    void run(Client client) {
+    template <typename Client> void run(Client client)
+    {
         std::thread thread([&] {
             try {
                 client(port);
@@ -161,7 +170,8 @@ struct Client {
     int fd = -1;
     std::string buffered;
 
-    explicit Client(int port) {
+    explicit Client(int port)
+    {
         fd = socket(AF_INET, SOCK_STREAM, 0);
         REQUIRE(fd >= 0);
         timeval tv{5, 0};  // no test waits this long: a hang fails instead of blocking
@@ -172,11 +182,14 @@ struct Client {
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     }
-    ~Client() {
-        if (fd >= 0) ::close(fd);
+    ~Client()
+    {
+        if (fd >= 0)
+            ::close(fd);
     }
 
-    void send(std::string_view data) {
+    void send(std::string_view data)
+    {
         while (!data.empty()) {
             ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
             REQUIRE(n > 0);
@@ -185,10 +198,12 @@ struct Client {
     }
 
     // false on EOF or timeout
-    bool fill() {
+    bool fill()
+    {
         char buf[65536];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) return false;
+        if (n <= 0)
+            return false;
         buffered.append(buf, static_cast<std::size_t>(n));
         return true;
     }
@@ -201,21 +216,26 @@ struct Client {
     };
 
     // One response; HEAD replies and 1xx have no body. status 0: none came.
-    Reply read(bool head_request = false) {
+    Reply read(bool head_request = false)
+    {
         Reply r;
         std::size_t end;
         while ((end = buffered.find("\r\n\r\n")) == std::string::npos) {
-            if (!fill()) return r;
+            if (!fill())
+                return r;
         }
         r.head = buffered.substr(0, end + 4);
         buffered.erase(0, end + 4);
         r.status = std::stoi(r.head.substr(9, 3));
         std::size_t length = 0;
         std::size_t at = r.head.find("Content-Length: ");
-        if (at != std::string::npos) length = std::stoul(r.head.substr(at + 16));
-        if (head_request || r.status < 200) length = 0;
+        if (at != std::string::npos)
+            length = std::stoul(r.head.substr(at + 16));
+        if (head_request || r.status < 200)
+            length = 0;
         while (buffered.size() < length) {
-            if (!fill()) return Reply{};
+            if (!fill())
+                return Reply{};
         }
         r.body = buffered.substr(0, length);
         buffered.erase(0, length);
@@ -223,13 +243,15 @@ struct Client {
     }
 
     // True if the server closes the connection (EOF) and sends nothing more.
-    bool eof() {
+    bool eof()
+    {
         char c;
         return buffered.empty() && recv(fd, &c, 1, 0) == 0;
     }
 
     // Close with RST instead of FIN.
-    void reset() {
+    void reset()
+    {
         linger l{1, 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
         ::close(fd);
@@ -237,7 +259,8 @@ struct Client {
     }
 };
 
-inline std::string get(std::string_view target, std::string_view extra = "") {
+inline std::string get(std::string_view target, std::string_view extra = "")
+{
     return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
 }
 

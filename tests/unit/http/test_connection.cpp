@@ -5,7 +5,8 @@
 
 using namespace forkd_test;
 
-TEST_CASE("connection: pipelined requests are answered in order, sync and async mixed") {
+TEST_CASE("connection: pipelined requests are answered in order, sync and async mixed")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -18,7 +19,8 @@ TEST_CASE("connection: pipelined requests are answered in order, sync and async 
             CHECK(r.has("Connection: keep-alive\r\n"));
             CHECK(r.has("\r\nDate: "));
             CHECK(r.has("\r\nX-Process-Time: 0."));
-            if (expected.empty()) CHECK(r.has("Content-Length: 7\r\n"));  // HEAD: the length of "/sync/d"
+            if (expected.empty())
+                CHECK(r.has("Content-Length: 7\r\n"));  // HEAD: the length of "/sync/d"
         }
     });
     CHECK(h.handler.requests == 5);
@@ -26,7 +28,8 @@ TEST_CASE("connection: pipelined requests are answered in order, sync and async 
     CHECK(h.handler.peer_ok);
 }
 
-TEST_CASE("connection: a request split across many reads") {
+TEST_CASE("connection: a request split across many reads")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -39,7 +42,8 @@ TEST_CASE("connection: a request split across many reads") {
     });
 }
 
-TEST_CASE("connection: HTTP/1.0 and Connection: close end the connection after the answer") {
+TEST_CASE("connection: HTTP/1.0 and Connection: close end the connection after the answer")
+{
     Harness h;
     h.run([](int port) {
         Client a(port);
@@ -57,7 +61,8 @@ TEST_CASE("connection: HTTP/1.0 and Connection: close end the connection after t
     CHECK(h.handler.requests == 2);
 }
 
-TEST_CASE("connection: a malformed request gets a JSON 400, then the connection closes") {
+TEST_CASE("connection: a malformed request gets a JSON 400, then the connection closes")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -73,7 +78,8 @@ TEST_CASE("connection: a malformed request gets a JSON 400, then the connection 
     CHECK(h.handler.statuses == std::vector<int>{200, 400});
 }
 
-TEST_CASE("connection: a 413 reaches a client that is still sending its body") {
+TEST_CASE("connection: a 413 reaches a client that is still sending its body")
+{
     Limits limits;
     limits.max_body_size = 1000;
     Harness h(limits);
@@ -85,7 +91,8 @@ TEST_CASE("connection: a 413 reaches a client that is still sending its body") {
         // would cause does not destroy the answer.
         std::string chunk(65536, 'b');
         for (int i = 0; i < 16; ++i) {
-            if (::send(c.fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) break;
+            if (::send(c.fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0)
+                break;
         }
         auto r = c.read();
         CHECK(r.status == 413);
@@ -93,7 +100,8 @@ TEST_CASE("connection: a 413 reaches a client that is still sending its body") {
     });
 }
 
-TEST_CASE("connection: Expect: 100-continue gets an interim response") {
+TEST_CASE("connection: Expect: 100-continue gets an interim response")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -107,7 +115,8 @@ TEST_CASE("connection: Expect: 100-continue gets an interim response") {
     });
 }
 
-TEST_CASE("connection: a peer that resets while an async answer is pending") {
+TEST_CASE("connection: a peer that resets while an async answer is pending")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -121,7 +130,8 @@ TEST_CASE("connection: a peer that resets while an async answer is pending") {
     CHECK(h.closed == 1);
 }
 
-TEST_CASE("connection: a peer that half-closes still gets its pending answer") {
+TEST_CASE("connection: a peer that half-closes still gets its pending answer")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -133,7 +143,8 @@ TEST_CASE("connection: a peer that half-closes still gets its pending answer") {
     });
 }
 
-TEST_CASE("connection: drain closes idle connections and finishes busy ones") {
+TEST_CASE("connection: drain closes idle connections and finishes busy ones")
+{
     Harness h;
     h.run([&h](int port) {
         Client idle(port);

@@ -7,7 +7,8 @@
 
 using namespace forkd_test;
 
-TEST_CASE("connection: the keep-alive timeout closes an idle connection") {
+TEST_CASE("connection: the keep-alive timeout closes an idle connection")
+{
     Limits limits;
     limits.keepalive_ms = 150;
     Harness h(limits);
@@ -23,7 +24,8 @@ TEST_CASE("connection: the keep-alive timeout closes an idle connection") {
     });
 }
 
-TEST_CASE("connection: keepalive 0 closes after each response") {
+TEST_CASE("connection: keepalive 0 closes after each response")
+{
     Limits limits;
     limits.keepalive_ms = 0;
     Harness h(limits);
@@ -37,7 +39,8 @@ TEST_CASE("connection: keepalive 0 closes after each response") {
     });
 }
 
-TEST_CASE("connection: the header timeout answers 408 and closes") {
+TEST_CASE("connection: the header timeout answers 408 and closes")
+{
     Limits limits;
     limits.header_timeout_ms = 150;
     Harness h(limits);
@@ -55,7 +58,8 @@ TEST_CASE("connection: the header timeout answers 408 and closes") {
     CHECK(h.handler.statuses == std::vector<int>{408});
 }
 
-TEST_CASE("connection: a connection that sends nothing is closed without an answer") {
+TEST_CASE("connection: a connection that sends nothing is closed without an answer")
+{
     Limits limits;
     limits.header_timeout_ms = 100;
     Harness h(limits);
@@ -66,14 +70,16 @@ TEST_CASE("connection: a connection that sends nothing is closed without an answ
     CHECK(h.handler.statuses.empty());
 }
 
-TEST_CASE("connection: a flood of pipelined requests is answered completely and in order") {
+TEST_CASE("connection: a flood of pipelined requests is answered completely and in order")
+{
     Harness h;
     constexpr int count = 3000;
     h.run([](int port) {
         Client c(port);
         std::thread sender([&c] {
             std::string all;
-            for (int i = 0; i < count; ++i) all += get("/sync/" + std::to_string(i));
+            for (int i = 0; i < count; ++i)
+                all += get("/sync/" + std::to_string(i));
             c.send(all);
         });
         std::this_thread::sleep_for(100ms);  // let output pile up first
@@ -88,13 +94,15 @@ TEST_CASE("connection: a flood of pipelined requests is answered completely and 
     CHECK(h.handler.requests == count);
 }
 
-TEST_CASE("connection: large responses to a slow reader (write back-pressure)") {
+TEST_CASE("connection: large responses to a slow reader (write back-pressure)")
+{
     Harness h;
     constexpr int count = 40;
     h.run([](int port) {
         Client c(port);
         std::string all;
-        for (int i = 0; i < count; ++i) all += get("/big/262144");
+        for (int i = 0; i < count; ++i)
+            all += get("/big/262144");
         c.send(all);
         std::this_thread::sleep_for(200ms);
         for (int i = 0; i < count; ++i) {
@@ -106,7 +114,8 @@ TEST_CASE("connection: large responses to a slow reader (write back-pressure)") 
     CHECK(h.ctx.bytes_out > 40u * 262144u);
 }
 
-TEST_CASE("connection: while an answer is pending, buffered input is bounded") {
+TEST_CASE("connection: while an answer is pending, buffered input is bounded")
+{
     Harness h;
     h.run([](int port) {
         Client c(port);
@@ -114,7 +123,8 @@ TEST_CASE("connection: while an answer is pending, buffered input is bounded") {
         // Far more pipelined bytes than the connection buffers: the socket
         // stops being read, so this send may only partly complete.
         std::string more;
-        for (int i = 0; i < 20000; ++i) more += get("/sync/x");
+        for (int i = 0; i < 20000; ++i)
+            more += get("/sync/x");
         std::thread sender([&c, &more] {
             ::send(c.fd, more.data(), more.size(), MSG_NOSIGNAL);  // may block until answers are read
         });
@@ -131,7 +141,8 @@ TEST_CASE("connection: while an answer is pending, buffered input is bounded") {
     CHECK(h.handler.bytes_in_at_answer < 200u * 1024u);
 }
 
-TEST_CASE("connection: a body that stops arriving is a 408") {
+TEST_CASE("connection: a body that stops arriving is a 408")
+{
     Limits limits;
     limits.header_timeout_ms = 150;
     Harness h(limits);
@@ -145,7 +156,8 @@ TEST_CASE("connection: a body that stops arriving is a 408") {
     });
 }
 
-TEST_CASE("connection: one response larger than the socket buffers, kept alive or closed") {
+TEST_CASE("connection: one response larger than the socket buffers, kept alive or closed")
+{
     Harness h;
     h.run([](int port) {
         Client a(port);
@@ -165,7 +177,8 @@ TEST_CASE("connection: one response larger than the socket buffers, kept alive o
     });
 }
 
-TEST_CASE("connection: a peer that does not read its answer is closed after header_timeout") {
+TEST_CASE("connection: a peer that does not read its answer is closed after header_timeout")
+{
     Limits limits;
     limits.header_timeout_ms = 150;
     Harness h(limits);
@@ -179,7 +192,8 @@ TEST_CASE("connection: a peer that does not read its answer is closed after head
         std::size_t received = 0;
         char buf[65536];
         ssize_t n;
-        while ((n = recv(c.fd, buf, sizeof buf, 0)) > 0) received += static_cast<std::size_t>(n);
+        while ((n = recv(c.fd, buf, sizeof buf, 0)) > 0)
+            received += static_cast<std::size_t>(n);
         CHECK(received < 16000000u);
         CHECK((n == 0 || errno == ECONNRESET));  // closed by the server, not our receive timeout
         (void)h;

@@ -8,7 +8,8 @@
 
 using namespace forkd::http;
 
-TEST_CASE("date: format known timestamps") {
+TEST_CASE("date: format known timestamps")
+{
     char buf[32];
     CHECK(date::format(784111777, buf) == "Sun, 06 Nov 1994 08:49:37 GMT");  // RFC 9110's example
     CHECK(date::format(0, buf) == "Thu, 01 Jan 1970 00:00:00 GMT");
@@ -19,7 +20,8 @@ TEST_CASE("date: format known timestamps") {
     CHECK(date::format(0, buf).size() == 29);
 }
 
-TEST_CASE("date: current() is now, and stable within a second") {
+TEST_CASE("date: current() is now, and stable within a second")
+{
     date::refresh();
     std::time_t before = std::time(nullptr);
     std::string value(date::current());

@@ -6,7 +6,8 @@
 
 using forkd::http::Limits;
 
-TEST_CASE("limits: from() maps the settings") {
+TEST_CASE("limits: from() maps the settings")
+{
     forkd::config::Settings settings;
     settings.limit_request_line = 100;
     settings.limit_request_fields = 0;

@@ -24,7 +24,8 @@ using forkd::http::Parser;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path& path)
+{
     std::ifstream in(path, std::ios::binary);
     std::ostringstream out;
     out << in.rdbuf();
@@ -38,7 +39,8 @@ struct Fixture {
     std::vector<std::string> expected;
 };
 
-Fixture load(const std::filesystem::path& http_file) {
+Fixture load(const std::filesystem::path& http_file)
+{
     Fixture f;
     f.name = http_file.stem().string();
     f.input = read_file(http_file);
@@ -47,7 +49,8 @@ Fixture load(const std::filesystem::path& http_file) {
     std::istringstream lines(read_file(expect_file));
     std::string line;
     while (std::getline(lines, line)) {
-        if (line.empty() || line[0] == '#') continue;
+        if (line.empty() || line[0] == '#')
+            continue;
         if (line.rfind("limits ", 0) == 0) {
             std::istringstream kv(line.substr(7));
             std::string item;
@@ -55,11 +58,16 @@ Fixture load(const std::filesystem::path& http_file) {
                 std::size_t eq = item.find('=');
                 std::string key = item.substr(0, eq);
                 long long value = std::stoll(item.substr(eq + 1));
-                if (key == "request_line") f.limits.request_line = value;
-                else if (key == "request_fields") f.limits.request_fields = value;
-                else if (key == "request_field_size") f.limits.request_field_size = value;
-                else if (key == "max_body_size") f.limits.max_body_size = value;
-                else FAIL("unknown limit " << key << " in " << f.name);
+                if (key == "request_line")
+                    f.limits.request_line = value;
+                else if (key == "request_fields")
+                    f.limits.request_fields = value;
+                else if (key == "request_field_size")
+                    f.limits.request_field_size = value;
+                else if (key == "max_body_size")
+                    f.limits.max_body_size = value;
+                else
+                    FAIL("unknown limit " << key << " in " << f.name);
             }
             continue;
         }
@@ -68,20 +76,22 @@ Fixture load(const std::filesystem::path& http_file) {
     return f;
 }
 
-std::string describe(const Parser& parser) {
+std::string describe(const Parser& parser)
+{
     const auto& r = parser.request();
     std::string s(r.method_name());
     s += ' ';
     s += r.target;
     s += ' ' + std::to_string(r.version_major) + '.' + std::to_string(r.version_minor);
     s += r.keep_alive ? " keep-alive" : " close";
-    if (parser.expect_continue()) s += " expect-continue";
+    if (parser.expect_continue())
+        s += " expect-continue";
     return s;
 }
 
 // Feed `input` in chunks of the sizes `next_chunk` returns, as a connection would.
-template <typename NextChunk>
-std::vector<std::string> replay(const Fixture& f, NextChunk next_chunk) {
+template <typename NextChunk> std::vector<std::string> replay(const Fixture& f, NextChunk next_chunk)
+{
     Parser parser(f.limits);
     std::vector<std::string> out;
     std::string buffered;
@@ -107,31 +117,38 @@ std::vector<std::string> replay(const Fixture& f, NextChunk next_chunk) {
                 return out;
             }
             if (event == Parser::Event::done) {
-                if (!buffered.empty() || offset < f.input.size()) out.push_back("ignored");
+                if (!buffered.empty() || offset < f.input.size())
+                    out.push_back("ignored");
                 return out;
             }
             CHECK(buffered.empty());  // need_more consumes everything
             break;
         }
-        if (offset == f.input.size()) break;
+        if (offset == f.input.size())
+            break;
         std::size_t n = std::min(next_chunk(), f.input.size() - offset);
         buffered.append(f.input, offset, n);
         offset += n;
     }
-    if (parser.phase() == Parser::Phase::head || parser.phase() == Parser::Phase::body) out.push_back("incomplete");
+    if (parser.phase() == Parser::Phase::head || parser.phase() == Parser::Phase::body)
+        out.push_back("incomplete");
     return out;
 }
 
-std::string joined(const std::vector<std::string>& lines) {
+std::string joined(const std::vector<std::string>& lines)
+{
     std::string s;
-    for (const auto& l : lines) s += l + '\n';
+    for (const auto& l : lines)
+        s += l + '\n';
     return s;
 }
 
-std::vector<std::filesystem::path> fixture_files() {
+std::vector<std::filesystem::path> fixture_files()
+{
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(FORKD_SOURCE_ROOT "/tests/fixtures/http")) {
-        if (entry.path().extension() == ".http") files.push_back(entry.path());
+        if (entry.path().extension() == ".http")
+            files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
     return files;
@@ -139,7 +156,8 @@ std::vector<std::filesystem::path> fixture_files() {
 
 }  // namespace
 
-TEST_CASE("parser: fixtures, whole, byte by byte, and in random chunks") {
+TEST_CASE("parser: fixtures, whole, byte by byte, and in random chunks")
+{
     auto files = fixture_files();
     REQUIRE(files.size() >= 40);
     for (const auto& file : files) {
@@ -159,12 +177,14 @@ TEST_CASE("parser: fixtures, whole, byte by byte, and in random chunks") {
 }
 
 namespace {
-Parser::Event feed_all(Parser& parser, std::string_view data, std::size_t& used) {
+Parser::Event feed_all(Parser& parser, std::string_view data, std::size_t& used)
+{
     return parser.feed(data.data(), data.size(), used);
 }
 }  // namespace
 
-TEST_CASE("parser: path, query and query_param") {
+TEST_CASE("parser: path, query and query_param")
+{
     Limits limits;
     Parser parser(limits);
     std::size_t used = 0;
@@ -183,7 +203,8 @@ TEST_CASE("parser: path, query and query_param") {
     CHECK(r.method_name() == "GET");
 }
 
-TEST_CASE("parser: no query, and a bare '?'") {
+TEST_CASE("parser: no query, and a bare '?'")
+{
     Limits limits;
     Parser parser(limits);
     std::size_t used = 0;
@@ -196,7 +217,8 @@ TEST_CASE("parser: no query, and a bare '?'") {
     CHECK(parser.request().query.empty());
 }
 
-TEST_CASE("parser: a pipelined request is not touched until next()") {
+TEST_CASE("parser: a pipelined request is not touched until next()")
+{
     Limits limits;
     Parser parser(limits);
     std::string data = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -216,7 +238,8 @@ TEST_CASE("parser: a pipelined request is not touched until next()") {
     CHECK(parser.request().target == "/b");
 }
 
-TEST_CASE("parser: 100 Continue is wanted only while the body is missing") {
+TEST_CASE("parser: 100 Continue is wanted only while the body is missing")
+{
     Limits limits;
     Parser parser(limits);
     std::size_t used = 0;
@@ -241,12 +264,14 @@ TEST_CASE("parser: 100 Continue is wanted only while the body is missing") {
     parser.next();
 
     // HTTP/1.0 clients do not expect 100 (RFC 9110 10.1.1).
-    CHECK(feed_all(parser, "POST / HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", used) ==
-          Parser::Event::need_more);
+    CHECK(feed_all(parser,
+                   "POST / HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+                   used) == Parser::Event::need_more);
     CHECK(!parser.take_continue());
 }
 
-TEST_CASE("parser: Connection: close is recorded") {
+TEST_CASE("parser: Connection: close is recorded")
+{
     Limits limits;
     Parser parser(limits);
     std::size_t used = 0;
@@ -259,10 +284,12 @@ TEST_CASE("parser: Connection: close is recorded") {
     CHECK(used == 0);
 }
 
-TEST_CASE("parser: default limits") {
+TEST_CASE("parser: default limits")
+{
     Limits limits;
     std::size_t used = 0;
-    SUBCASE("a request line of 8190 bytes passes, 8191 is 414") {
+    SUBCASE("a request line of 8190 bytes passes, 8191 is 414")
+    {
         for (std::size_t line : {std::size_t{8190}, std::size_t{8191}}) {
             Parser parser(limits);
             // Built with append: GCC 12 warns falsely (-Wrestrict, PR 105329) on operator+ here.
@@ -278,18 +305,22 @@ TEST_CASE("parser: default limits") {
             }
         }
     }
-    SUBCASE("100 fields pass, 101 are 431") {
+    SUBCASE("100 fields pass, 101 are 431")
+    {
         for (int fields : {100, 101}) {
             Parser parser(limits);
             std::string req = "GET / HTTP/1.1\r\nHost: a\r\n";
-            for (int i = 1; i < fields; ++i) req += "X-" + std::to_string(i) + ": v\r\n";
+            for (int i = 1; i < fields; ++i)
+                req += "X-" + std::to_string(i) + ": v\r\n";
             req += "\r\n";
             Parser::Event event = feed_all(parser, req, used);
             CHECK(event == (fields == 100 ? Parser::Event::request : Parser::Event::error));
-            if (fields == 101) CHECK(parser.error_status() == 431);
+            if (fields == 101)
+                CHECK(parser.error_status() == 431);
         }
     }
-    SUBCASE("a 1 MiB body passes, one byte more is 413 at once") {
+    SUBCASE("a 1 MiB body passes, one byte more is 413 at once")
+    {
         Parser parser(limits);
         std::string head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n";
         CHECK(feed_all(parser, head, used) == Parser::Event::error);
@@ -301,7 +332,8 @@ TEST_CASE("parser: default limits") {
     }
 }
 
-TEST_CASE("parser: an error response can see the method (HEAD has no body)") {
+TEST_CASE("parser: an error response can see the method (HEAD has no body)")
+{
     Limits limits;
     Parser parser(limits);
     std::size_t used = 0;

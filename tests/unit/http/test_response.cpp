@@ -13,7 +13,8 @@ using namespace forkd::http;
 namespace {
 
 // The head (up to the blank line) and the body of a serialised response.
-std::pair<std::string, std::string> split(const std::string& wire) {
+std::pair<std::string, std::string> split(const std::string& wire)
+{
     std::size_t end = wire.find("\r\n\r\n");
     REQUIRE(end != std::string::npos);
     return {wire.substr(0, end + 2), wire.substr(end + 4)};
@@ -21,7 +22,8 @@ std::pair<std::string, std::string> split(const std::string& wire) {
 
 }  // namespace
 
-TEST_CASE("response: serialize a 200 with every header, in order") {
+TEST_CASE("response: serialize a 200 with every header, in order")
+{
     Response r;
     r.body = "{\"n\":10}";
     HeadOptions options;
@@ -33,15 +35,18 @@ TEST_CASE("response: serialize a 200 with every header, in order") {
     std::string date(date::current());
     CHECK(head == "HTTP/1.1 200 OK\r\n"
                   "Server: forkd\r\n"
-                  "Date: " + date + "\r\n"
-                  "Content-Type: application/json\r\n"
-                  "Content-Length: 8\r\n"
-                  "X-Process-Time: 0.000123\r\n"
-                  "Connection: keep-alive\r\n");
+                  "Date: " +
+                      date +
+                      "\r\n"
+                      "Content-Type: application/json\r\n"
+                      "Content-Length: 8\r\n"
+                      "X-Process-Time: 0.000123\r\n"
+                      "Connection: keep-alive\r\n");
     CHECK(body == "{\"n\":10}");
 }
 
-TEST_CASE("response: close, extra headers, other content type") {
+TEST_CASE("response: close, extra headers, other content type")
+{
     Response r;
     r.status = 405;
     r.content_type = "text/plain";
@@ -60,7 +65,8 @@ TEST_CASE("response: close, extra headers, other content type") {
     CHECK(body == "no");
 }
 
-TEST_CASE("response: HEAD keeps Content-Length but sends no body") {
+TEST_CASE("response: HEAD keeps Content-Length but sends no body")
+{
     Response r;
     r.content_type = "text/plain";
     r.body = "hello";
@@ -73,7 +79,8 @@ TEST_CASE("response: HEAD keeps Content-Length but sends no body") {
     CHECK(body.empty());
 }
 
-TEST_CASE("response: 204 has neither body nor Content-Length") {
+TEST_CASE("response: 204 has neither body nor Content-Length")
+{
     Response r;
     r.status = 204;
     r.body = "ignored";
@@ -85,7 +92,8 @@ TEST_CASE("response: 204 has neither body nor Content-Length") {
     CHECK(body.empty());
 }
 
-TEST_CASE("response: a negative process time prints as zero") {
+TEST_CASE("response: a negative process time prints as zero")
+{
     Response r;
     HeadOptions options;
     options.process_time_s = -1;
@@ -94,7 +102,8 @@ TEST_CASE("response: a negative process time prints as zero") {
     CHECK(out.find("X-Process-Time: 0.000000\r\n") != std::string::npos);
 }
 
-TEST_CASE("response: reason phrases") {
+TEST_CASE("response: reason phrases")
+{
     CHECK(reason_phrase(200) == "OK");
     CHECK(reason_phrase(400) == "Bad Request");
     CHECK(reason_phrase(404) == "Not Found");
@@ -108,7 +117,8 @@ TEST_CASE("response: reason phrases") {
     CHECK(reason_phrase(299) == "Unknown");
 }
 
-TEST_CASE("response: error_response is JSON with the message escaped") {
+TEST_CASE("response: error_response is JSON with the message escaped")
+{
     Response r = error_response(400, "bad \"n\": \\ \n\t\x01 caf\xc3\xa9");
     CHECK(r.status == 400);
     CHECK(r.content_type == "application/json");
@@ -118,13 +128,21 @@ TEST_CASE("response: error_response is JSON with the message escaped") {
     CHECK(json["status"] == 400);
 }
 
-TEST_CASE("response: error_response keeps the body valid UTF-8 whatever the message") {
+TEST_CASE("response: error_response keeps the body valid UTF-8 whatever the message")
+{
     // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate, a byte past U+10FFFF.
-    std::string message = "a\x80" "b\xe2\x82" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf5\x80\x80\x80" "f\xf0\x9f\x98\x80";
+    std::string message = "a\x80"
+                          "b\xe2\x82"
+                          "c\xc0\xaf"
+                          "d\xed\xa0\x80"
+                          "e\xf5\x80\x80\x80"
+                          "f\xf0\x9f\x98\x80";
     Response r = error_response(404, message);
     auto json = nlohmann::json::parse(r.body);  // throws on invalid UTF-8
     std::string text = json["error"];
-    CHECK(text.rfind("a\xef\xbf\xbd" "b", 0) == 0);
+    CHECK(text.rfind("a\xef\xbf\xbd"
+                     "b",
+                     0) == 0);
     CHECK(text.find("f\xf0\x9f\x98\x80") != std::string::npos);  // valid 4-byte sequences stay
     CHECK(text.find("\xc0") == std::string::npos);
     CHECK(text.find("\xed\xa0") == std::string::npos);

@@ -23,7 +23,7 @@ struct TestJob : Job {
     std::thread::id ran_on;
     std::thread::id done_on;
     bool ran = false;
-    int* completed = nullptr;             // incremented by done()
+    int* completed = nullptr;                // incremented by done()
     std::vector<TestJob*>* order = nullptr;  // completion order, if wanted
 
     TestJob()

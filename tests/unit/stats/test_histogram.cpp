@@ -142,9 +142,9 @@ TEST_CASE("merging histograms equals recording everything in one")
 TEST_CASE("count_below counts only buckets wholly at or under the bound")
 {
     Histogram h;
-    h.record(100);          // exact-ish small bucket
-    h.record(1000000);      // 1 ms, a bucket boundary ((16 + s) << k)?
-    h.record(2000000000);   // 2 s
+    h.record(100);         // exact-ish small bucket
+    h.record(1000000);     // 1 ms, a bucket boundary ((16 + s) << k)?
+    h.record(2000000000);  // 2 s
     CHECK(h.count_below(99) == 0);
     CHECK(h.count_below(hist::bucket_upper(hist::bucket_of(100)) - 1) == 1);
     CHECK(h.count_below(5000000) == 2);

@@ -15,17 +15,16 @@ using namespace forkd::stats;
 TEST_CASE("parse_proc_stat adds utime and stime, counted after the command name")
 {
     // A command name with spaces and a ')' must not shift the fields.
-    const char* line =
-        "4242 (forkd: worker) 1)) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 130 0 0 20 0 5 0 "
-        "123456 10000000 900 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n";
+    const char* line = "4242 (forkd: worker) 1)) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 130 0 0 20 0 5 0 "
+                       "123456 10000000 900 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n";
     uint64_t cpu_ms = 0;
     REQUIRE(parse_proc_stat(line, 100, cpu_ms));
     CHECK(cpu_ms == (250 + 130) * 10);
     REQUIRE(parse_proc_stat(line, 1000, cpu_ms));
     CHECK(cpu_ms == 380);
 
-    CHECK_FALSE(parse_proc_stat("4242 forkd S 1 2 3", 100, cpu_ms));     // no ')'
-    CHECK_FALSE(parse_proc_stat("4242 (forkd) S 1 2 3", 100, cpu_ms));   // too short
+    CHECK_FALSE(parse_proc_stat("4242 forkd S 1 2 3", 100, cpu_ms));    // no ')'
+    CHECK_FALSE(parse_proc_stat("4242 (forkd) S 1 2 3", 100, cpu_ms));  // too short
     CHECK_FALSE(parse_proc_stat("4242 (forkd) S 1 2 3 4 5 6 7 8 9 x 130", 100, cpu_ms));
     CHECK_FALSE(parse_proc_stat(line, 0, cpu_ms));
 }

@@ -83,10 +83,27 @@ TEST_CASE("/stats JSON follows the documented schema")
 
     REQUIRE(j["workers"].size() == 2);
     const json& w = j["workers"][0];
-    for (const char* key : {"pid", "slot", "generation", "state", "started_ms", "uptime_s", "heartbeat_age_ms",
-                            "requests", "requests_per_s", "in_flight", "connections", "bytes_in", "bytes_out",
-                            "responses", "latency_ms", "offload", "accept_queue", "rss_bytes", "cpu_ms",
-                            "cpu_percent", "restarts"})
+    for (const char* key : {"pid",
+                            "slot",
+                            "generation",
+                            "state",
+                            "started_ms",
+                            "uptime_s",
+                            "heartbeat_age_ms",
+                            "requests",
+                            "requests_per_s",
+                            "in_flight",
+                            "connections",
+                            "bytes_in",
+                            "bytes_out",
+                            "responses",
+                            "latency_ms",
+                            "offload",
+                            "accept_queue",
+                            "rss_bytes",
+                            "cpu_ms",
+                            "cpu_percent",
+                            "restarts"})
         CHECK_MESSAGE(w.contains(key), key);
     CHECK(w["pid"] == 101);
     CHECK(w["state"] == "ready");
@@ -144,7 +161,7 @@ TEST_CASE("/metrics is well-formed Prometheus text")
     std::map<std::string, std::string> types;  // family -> type
     std::set<std::string> closed;              // families already left behind
     std::string current;
-    std::map<std::string, double> samples;     // "name{labels}" -> value
+    std::map<std::string, double> samples;  // "name{labels}" -> value
 
     std::istringstream in(text);
     std::string line;
@@ -177,7 +194,7 @@ TEST_CASE("/metrics is well-formed Prometheus text")
                 types[name.substr(0, name.size() - s.size())] == "histogram")
                 name = name.substr(0, name.size() - s.size());
         }
-        CHECK(name == current);           // samples follow their TYPE, not interleaved
+        CHECK(name == current);  // samples follow their TYPE, not interleaved
         CHECK(closed.count(name) == 0);
         CHECK_NOTHROW(std::stod(m[4].str()));
         samples[std::string(m[1]) + "{" + std::string(m[3]) + "}"] = std::stod(m[4].str());

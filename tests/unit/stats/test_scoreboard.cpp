@@ -47,7 +47,9 @@ TEST_CASE("a worker finds the whole board from its own entry")
     CHECK(&view.slot(2) == &sb.slot(2));
     CHECK(&view.master() == &sb.master());
     // The view does not own the mapping: destroying it leaves sb usable.
-    { Scoreboard other = Scoreboard::attach(sb.entry(0)); }
+    {
+        Scoreboard other = Scoreboard::attach(sb.entry(0));
+    }
     sb.entry(4).requests.store(1);
     CHECK(sb.entry(4).requests.load() == 1);
 }
