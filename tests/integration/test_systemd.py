@@ -2,6 +2,7 @@
 NOTIFY_SOCKET the test listens on, socket activation with LISTEN_FDS set the
 way systemd sets it, and `systemd-analyze verify` on the shipped units."""
 
+import json
 import os
 import shutil
 import signal
@@ -67,18 +68,31 @@ def test_socket_activation_adopts_listen_fds(tmp_path):
         assert proc.poll() is None, text
         assert "adopted 1 listening sockets" in text, text
         listener.close()  # only forkd holds it now
-        pids = set()
-        for _ in range(40):
+
+        def stats_via_socket():
             with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
                 c.sendall(b"GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
                 data = b""
                 while chunk := c.recv(65536):
                     data += chunk
-            assert b" 200 " in data.split(b"\r\n")[0], data
-            pids.add(data.split(b'"pid":')[1].split(b",")[0])
-            if len(pids) == 2:
-                break
-        assert len(pids) == 2, "both workers serve the one activated socket"
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert b" 200 " in head.split(b"\r\n")[0], data
+            return json.loads(body)
+
+        # Whichever worker takes this connection is stuck in a blocking
+        # sleep for 3 s; a connection made meanwhile can only be accepted by
+        # the other one. /stats from that one shows both: itself serving and
+        # its sibling with the blocked request in flight. (Asking until two
+        # pids answer would depend on how the kernel wakes the two.)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as blocked:
+            blocked.sendall(b"GET /sleep/3000?mode=block HTTP/1.1\r\nHost: t\r\n\r\n")
+
+            def both_served():
+                doc = stats_via_socket()
+                others = [w for w in doc["workers"] if w["pid"] != doc["served_by"]["pid"]]
+                return doc if any(w["in_flight"] >= 1 for w in others) else None
+            doc = wait_for(both_served, 2.5, "a /stats answer while the other worker is blocked")
+        assert len(doc["workers"]) == 2, doc["workers"]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, log_path.read_text()
