@@ -176,7 +176,7 @@ void Listeners::open(const config::Settings& settings, std::size_t slots)
         throw;
     }
     for (Group& g : dropped)
-        retired_.push_back(std::move(g));
+        dropped_.push_back(std::move(g));
     // Keep the order of the configuration for fds() and describe(). The
     // added groups are in that order already (their port may have been 0).
     std::size_t next_added = 0;
@@ -281,10 +281,10 @@ std::vector<int> Listeners::admin_fds() const
 std::vector<int> Listeners::others(std::size_t slot) const
 {
     std::vector<int> out;
-    for (const std::vector<Group>* list : {&groups_, &retired_}) {
+    for (const std::vector<Group>* list : {&groups_, &dropped_}) {
         for (const Group& g : *list) {
             for (std::size_t i = 0; i < g.fds.size(); ++i) {
-                if (list == &retired_ || (!g.shared && !g.admin && i != slot))
+                if (list == &dropped_ || (!g.shared && !g.admin && i != slot))
                     out.push_back(g.fds[i]);
             }
         }
@@ -299,16 +299,16 @@ void Listeners::close_group(Group& g)
     g.fds.clear();
 }
 
-void Listeners::close_retired()
+void Listeners::close_dropped()
 {
-    for (Group& g : retired_)
+    for (Group& g : dropped_)
         close_group(g);
-    retired_.clear();
+    dropped_.clear();
 }
 
 void Listeners::close_all()
 {
-    close_retired();
+    close_dropped();
     for (Group& g : groups_)
         close_group(g);
     groups_.clear();

@@ -7,7 +7,7 @@
 // single socket that every slot shares.
 //
 // Closing a SO_REUSEPORT socket resets the connections queued on it. So a
-// slot is retired in two steps: steer() stops the kernel from choosing its
+// slot is taken out in two steps: steer() stops the kernel from choosing its
 // socket (a classic-BPF reuseport program that picks among the first k
 // sockets of the group), and once accept_queue() reports it empty the socket
 // is closed. Slots are only ever added or removed at the end, which keeps
@@ -43,7 +43,7 @@ public:
     // Bind every address of `settings` for `slots` slots. Groups for
     // addresses already open are kept (a reload with the same binds changes
     // nothing the clients see); groups for addresses no longer wanted are
-    // moved to the retired list (close_retired()). Throws std::runtime_error
+    // moved to the dropped list (close_dropped()). Throws std::runtime_error
     // naming the address and the reason; on error nothing changes.
     void open(const config::Settings& settings, std::size_t slots);
 
@@ -66,7 +66,7 @@ public:
     std::vector<int> others(std::size_t slot) const;
 
     // Close the groups dropped by a reload (once the old workers are gone).
-    void close_retired();
+    void close_dropped();
     // Close everything (shutdown).
     void close_all();
 
@@ -90,7 +90,7 @@ private:
     void close_group(Group& g);
 
     std::vector<Group> groups_;
-    std::vector<Group> retired_;
+    std::vector<Group> dropped_;
     std::size_t slots_ = 0;
     bool reuse_port_ = true;
     int backlog_ = 2048;

@@ -20,6 +20,7 @@
 #include "master/master.hpp"
 #include "master/notify.hpp"
 #include "master/process.hpp"
+#include "stats/sampler.hpp"
 
 namespace forkd::master {
 namespace {
@@ -42,7 +43,7 @@ int exec_new_master(void* arg)
 
 void Master::on_usr2()
 {
-    if (stopping_ || upgrade_child_ != 0 || upgrade_from_ != 0) {
+    if (supervisor_->stopping() || upgrade_child_ != 0 || upgrade_from_ != 0) {
         spdlog::warn("SIGUSR2: a binary upgrade is already in progress; ignoring it");
         return;
     }
@@ -58,13 +59,27 @@ void Master::on_usr2()
     unsetenv("FORKD_INHERIT_FDS");
     unsetenv("FORKD_UPGRADE_FROM");
     if (pid < 0) {
-        spdlog::error("binary upgrade: fork: {}", std::strerror(-pid));
+        spdlog::error("binary upgrade: fork: {}", uv_strerror(pid));
         if (!settings_.pidfile.empty())
             pidfile_.rename(settings_.pidfile);
         return;
     }
     upgrade_child_ = pid;
     spdlog::info("binary upgrade: started {} as pid {}; this master retires once it serves", exe_path_, pid);
+}
+
+// In the old master: the new one exited before it took over. Returns
+// whether `pid` was the new master.
+bool Master::reap_upgrade_child(pid_t pid, int status)
+{
+    if (pid != upgrade_child_ || pid == 0)
+        return false;
+    spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving", pid,
+                  stats::describe_wait_status(status));
+    upgrade_child_ = 0;
+    if (!settings_.pidfile.empty())
+        pidfile_.rename(settings_.pidfile);
+    return true;
 }
 
 // In the new master, once every worker serves.
