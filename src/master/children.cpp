@@ -242,8 +242,8 @@ void Master::sample_stats()
 
 void Master::set_server()
 {
-    stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(supervisor_->generation()),
-                                     uint32_t(supervisor_->target())});
+    stats::set_server(*scoreboard_,
+                      {settings_.config_path, uint32_t(supervisor_->generation()), uint32_t(supervisor_->target())});
 }
 
 }  // namespace forkd::master

@@ -14,15 +14,31 @@
 // the kernel's socket order equal to the slot order.
 // The master keeps every socket open for as long as the slot exists;
 // workers get their slot's fds by fork. Knows nothing about processes.
+//   listeners.cpp  the groups: open, reconcile on reload, resize, steer, fds
+//   inherit.cpp    FORKD_INHERIT_FDS and LISTEN_FDS
+//   sockets.cpp    one socket: bind, the steering program, its address
+// Errors: std::runtime_error naming the address (start-up and reload only).
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.hpp"
 
 namespace forkd::master {
+
+// One group of FORKD_INHERIT_FDS, the binary upgrade's list of sockets.
+struct InheritedGroup {
+    config::BindAddress address;
+    bool admin = false;  // the stats.bind socket
+    std::vector<int> fds;
+};
+
+// "127.0.0.1:8000=5,6;[::1]:8000=7,8;stats@127.0.0.1:9000=9", as
+// Listeners::describe_fds() writes it. Throws std::runtime_error (inherit.cpp).
+std::vector<InheritedGroup> parse_inherited_fds(std::string_view text);
 
 class Listeners {
 public:

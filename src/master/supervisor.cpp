@@ -142,7 +142,8 @@ void Supervisor::spawned(std::size_t entry, pid_t pid)
 // Not the worker's fault, and no reason to give up: retry with backoff.
 Actions Supervisor::spawn_failed(std::size_t entry, uint64_t now_ms)
 {
-    auto it = std::find_if(procs_.begin(), procs_.end(), [entry](const Proc& p) { return p.entry == entry && p.pid == 0; });
+    auto it =
+        std::find_if(procs_.begin(), procs_.end(), [entry](const Proc& p) { return p.entry == entry && p.pid == 0; });
     if (it == procs_.end())
         return {};
     Slot& slot = slots_.at(std::size_t(it->slot));
@@ -171,11 +172,12 @@ Actions Supervisor::exited(pid_t pid, const Death& death, std::string_view statu
     ++slot.restarts;
     const Restart restart = slot.after_death(death);
     slot.respawn_at_ms = now_ms + restart.delay_ms;
-    out.push_back(note(
-        Action::Level::error,
-        fmt::format("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot, proc.pid, to_string(proc.role),
-                    double(death.lived_ms) / 1000, status, restart.boot_failure ? " (before it was ready)" : "",
-                    restart.delay_ms ? fmt::format("restarting in {} ms", restart.delay_ms) : std::string("restarting"))));
+    out.push_back(
+        note(Action::Level::error, fmt::format("worker {} (pid {}, {}) died after {:.1f} s: {}{}; {}", proc.slot,
+                                               proc.pid, to_string(proc.role), double(death.lived_ms) / 1000, status,
+                                               restart.boot_failure ? " (before it was ready)" : "",
+                                               restart.delay_ms ? fmt::format("restarting in {} ms", restart.delay_ms)
+                                                                : std::string("restarting"))));
     if (proc.role == Role::active) {
         // A successor already on its way takes the slot over.
         if (Proc* next = find_mut(proc.slot, Role::successor))
@@ -295,8 +297,9 @@ void Supervisor::kill_overdue(uint64_t now_ms, Actions& out)
 {
     for (Proc& p : procs_) {
         if (p.kill_at_ms != 0 && now_ms >= p.kill_at_ms) {
-            out.push_back(note(Action::Level::warn, fmt::format("worker {} (pid {}) still running after its deadline; SIGKILL",
-                                                                p.slot, p.pid)));
+            out.push_back(
+                note(Action::Level::warn,
+                     fmt::format("worker {} (pid {}) still running after its deadline; SIGKILL", p.slot, p.pid)));
             out.push_back(signal(p.pid, SIGKILL));
             p.kill_at_ms = 0;
         }
@@ -311,8 +314,9 @@ Actions Supervisor::tick(uint64_t now_ms, const std::vector<unsigned>& queued)
     if (stopping_) {
         if (!killed_stragglers_ && now_ms >= stop_deadline_ms_) {
             killed_stragglers_ = true;
-            out.push_back(note(Action::Level::warn, fmt::format("shutdown deadline passed; killing {} workers still running",
-                                                                procs_.size())));
+            out.push_back(
+                note(Action::Level::warn,
+                     fmt::format("shutdown deadline passed; killing {} workers still running", procs_.size())));
             for (const Proc& p : procs_)
                 out.push_back(signal(p.pid, SIGKILL));
         }

@@ -63,7 +63,7 @@ class Supervisor {
 public:
     // What the policy needs of the configuration.
     struct Limits {
-        int recycle_concurrency = 1;  // successors spawned for recycling at once
+        int recycle_concurrency = 1;   // successors spawned for recycling at once
         uint64_t retire_grace_ms = 0;  // a retired worker is SIGKILLed after this
     };
 

@@ -89,8 +89,8 @@ struct Harness {
 
     std::size_t count(Role role) const
     {
-        return std::size_t(std::count_if(sup.procs().begin(), sup.procs().end(),
-                                         [role](const Proc& p) { return p.role == role; }));
+        return std::size_t(
+            std::count_if(sup.procs().begin(), sup.procs().end(), [role](const Proc& p) { return p.role == role; }));
     }
 
     bool logged(const std::string& text) const
