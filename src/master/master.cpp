@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -78,7 +79,9 @@ int Master::run(std::vector<std::string> argv)
     try {
         // A user or group that does not exist is a start-up error, not a
         // crash loop of workers that cannot drop privileges.
-        worker::resolve_identity(settings_.user, settings_.group);
+        const worker::Identity identity = worker::resolve_identity(settings_.user, settings_.group);
+        if (!identity.error.empty())
+            throw std::runtime_error(identity.error);
         pidfile_.create(settings_.pidfile, getpid());
         if (const std::size_t adopted = listeners_.inherit_from_environment())
             spdlog::info("adopted {} listening sockets{}", adopted,
@@ -106,7 +109,8 @@ int Master::run(std::vector<std::string> argv)
     rc = uv_loop_close(&loop_);
     if (rc != 0)
         spdlog::warn("uv_loop_close: {}", uv_err_name(rc));
-    pidfile_.remove();
+    if (const int err = pidfile_.remove(); err != 0)
+        spdlog::warn("removing the pidfile: {}", uv_strerror(err));
     spdlog::info("master exiting ({})", exit_code_ == exit_ok ? "ok" : "error");
     log::flush();
     return exit_code_;

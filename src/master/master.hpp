@@ -104,6 +104,7 @@ private:
     void on_usr2();
     void upgrade_done();
     bool reap_upgrade_child(pid_t pid, int status);
+    void rename_pidfile(const std::string& path);
 
     config::CommandLine command_line_;
     config::Settings settings_;

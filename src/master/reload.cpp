@@ -31,9 +31,13 @@ void Master::on_hup()
     config::Settings next;
     try {
         next = config::load(command_line_);
-        worker::resolve_identity(next.user, next.group);
     } catch (const std::exception& e) {
         spdlog::error("reload failed, still serving with the current configuration: {}", e.what());
+        return;
+    }
+    const worker::Identity identity = worker::resolve_identity(next.user, next.group);
+    if (!identity.error.empty()) {
+        spdlog::error("reload failed, still serving with the current configuration: {}", identity.error);
         return;
     }
     const std::size_t next_target = std::size_t(next.resolved_workers());

@@ -48,7 +48,7 @@ void Master::on_usr2()
         return;
     }
     if (!settings_.pidfile.empty())
-        pidfile_.rename(settings_.pidfile + ".oldbin");
+        rename_pidfile(settings_.pidfile + ".oldbin");
     setenv("FORKD_INHERIT_FDS", listeners_.describe_fds().c_str(), 1);
     setenv("FORKD_UPGRADE_FROM", std::to_string(getpid()).c_str(), 1);
     auto args = std::make_pair(&argv_, &exe_path_);
@@ -61,11 +61,17 @@ void Master::on_usr2()
     if (pid < 0) {
         spdlog::error("binary upgrade: fork: {}", uv_strerror(pid));
         if (!settings_.pidfile.empty())
-            pidfile_.rename(settings_.pidfile);
+            rename_pidfile(settings_.pidfile);
         return;
     }
     upgrade_child_ = pid;
     spdlog::info("binary upgrade: started {} as pid {}; this master retires once it serves", exe_path_, pid);
+}
+
+void Master::rename_pidfile(const std::string& path)
+{
+    if (const int err = pidfile_.rename(path); err != 0)
+        spdlog::error("binary upgrade: renaming the pidfile to {}: {}", path, uv_strerror(err));
 }
 
 // In the old master: the new one exited before it took over. Returns
@@ -78,7 +84,7 @@ bool Master::reap_upgrade_child(pid_t pid, int status)
                   stats::describe_wait_status(status));
     upgrade_child_ = 0;
     if (!settings_.pidfile.empty())
-        pidfile_.rename(settings_.pidfile);
+        rename_pidfile(settings_.pidfile);
     return true;
 }
 
