@@ -123,7 +123,7 @@ void Listeners::resize(std::size_t slots)
             g.fds.push_back(bind_one(g.address));
     }
     // Inherited groups may hold more sockets than slots: they count as
-    // surplus slots until the master retires them.
+    // surplus slots until the master drains and closes them.
     slots_ = std::max(slots, widest());
     steer(slots);
 }

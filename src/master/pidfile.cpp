@@ -1,4 +1,6 @@
-// master/pidfile.cpp: create, check and remove the pidfile.
+// master/pidfile.cpp: create, check and remove the pidfile (pidfile.hpp).
+//
+// Reads /proc only to tell a live forkd from a stale pid; never signals it.
 #include "master/pidfile.hpp"
 
 #include <cerrno>

@@ -1,5 +1,8 @@
 // master/sockets.cpp: socket(), setsockopt(), bind(), listen(), the
 // reuseport steering program, getsockname() (sockets.hpp).
+//
+// Each call on one fd; it must not keep any fd it returns (the caller owns
+// it) nor close one it was given.
 #include "master/sockets.hpp"
 
 #include <cerrno>

@@ -89,7 +89,8 @@ public:
     // (only read for slots past the target; missing entries count as 0).
     Actions tick(uint64_t now_ms, const std::vector<unsigned>& queued);
     // HUP with a valid configuration for `target` workers (the listeners
-    // have max(target, slots().size()) slots now). Starts a new generation.
+    // have max(target, slots().size()) slots now). Starts a new generation;
+    // the next maintain() spawns its workers.
     Actions reload(std::size_t target, Limits limits, uint64_t now_ms);
     // HUP while a reload runs: reload again once it completes.
     void reload_later() { reload_again_ = true; }

@@ -2,8 +2,8 @@
 // generation), TTIN / TTOU (one worker more / fewer), WINCH (none until the
 // next reload), and draining the slots past the target.
 //
-// Pure policy (see supervisor.hpp). A reload starts a successor in every
-// slot; each old worker is retired only once its successor serves (ready()),
+// Pure policy (see supervisor.hpp). After a reload, maintain() starts a
+// successor in every slot; each old worker is retired only once its successor serves (ready()),
 // and the reload completes when every slot's active worker is of the new
 // generation and serves. If the new generation cannot boot, the reload is
 // abandoned and the old generation keeps serving. Fewer slots: the surplus

@@ -8,6 +8,8 @@
 // sends the old master SIGTERM: the old workers drain while the new ones
 // accept from the very same sockets, so no connection is refused or reset.
 // If the new master dies first, the old one takes its pidfile back.
+// Nothing here touches a worker: the old master's workers are drained by
+// its own shutdown, and the new master's are its own.
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -25,16 +27,31 @@
 namespace forkd::master {
 namespace {
 
+// What the child needs to become the new master, passed through fork_child.
+struct NewMaster {
+    const std::vector<std::string>* argv;
+    const std::string* exe_path;
+    std::string inherit_fds;  // FORKD_INHERIT_FDS
+    std::string from_pid;     // FORKD_UPGRADE_FROM
+};
+
+// In the child: the environment is set here, not in the master, so the
+// master's own environment never holds a stale upgrade.
 int exec_new_master(void* arg)
 {
-    auto* args = static_cast<std::pair<const std::vector<std::string>*, const std::string*>*>(arg);
-    const std::vector<std::string>& argv = *args->first;
+    const auto* m = static_cast<const NewMaster*>(arg);
+    if (setenv("FORKD_INHERIT_FDS", m->inherit_fds.c_str(), 1) != 0 ||
+        setenv("FORKD_UPGRADE_FROM", m->from_pid.c_str(), 1) != 0) {
+        spdlog::error("binary upgrade: setenv: {}", std::strerror(errno));
+        log::flush();
+        return 127;
+    }
     std::vector<char*> cargv;
-    for (const std::string& a : argv)
+    for (const std::string& a : *m->argv)
         cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
-    execv(args->second->c_str(), cargv.data());
-    spdlog::error("binary upgrade: exec {}: {}", *args->second, std::strerror(errno));
+    execv(m->exe_path->c_str(), cargv.data());
+    spdlog::error("binary upgrade: exec {}: {}", *m->exe_path, std::strerror(errno));
     log::flush();
     return 127;
 }
@@ -49,15 +66,11 @@ void Master::on_usr2()
     }
     if (!settings_.pidfile.empty())
         rename_pidfile(settings_.pidfile + ".oldbin");
-    setenv("FORKD_INHERIT_FDS", listeners_.describe_fds().c_str(), 1);
-    setenv("FORKD_UPGRADE_FROM", std::to_string(getpid()).c_str(), 1);
-    auto args = std::make_pair(&argv_, &exe_path_);
+    NewMaster args{&argv_, &exe_path_, listeners_.describe_fds(), std::to_string(getpid())};
     log::flush();
     // The same preparation as a worker's: the child must not touch our
     // loop's signal handles. exec replaces everything else.
     const pid_t pid = fork_child(&Master::prepare_child, this, &exec_new_master, &args);
-    unsetenv("FORKD_INHERIT_FDS");
-    unsetenv("FORKD_UPGRADE_FROM");
     if (pid < 0) {
         spdlog::error("binary upgrade: fork: {}", uv_strerror(pid));
         if (!settings_.pidfile.empty())
