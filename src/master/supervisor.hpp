@@ -112,10 +112,13 @@ public:
     int generation() const { return generation_; }
     bool reloading() const { return reloading_; }
     bool stopping() const { return stopping_; }
-    // Room in the scoreboard for two generations of `target` workers.
+    // Room in the scoreboard for two generations of `target` workers, in
+    // all the slots there are (a reload).
     bool room_for(std::size_t target) const;
-    // TTIN would need a new slot (and the listeners one more socket).
-    bool needs_slot() const { return target_ == slots_.size() && room_for(target_ + 1); }
+    // Room for one worker more (TTIN), and whether it needs a new slot (and
+    // the listeners one more socket).
+    bool room_for_one_more() const { return 2 * (target_ + 1) + 2 <= entries_; }
+    bool needs_slot() const { return target_ == slots_.size() && room_for_one_more(); }
     // Active workers that serve, and whether any is stuck (watchdog).
     std::size_t serving() const;
     bool stuck() const;

@@ -108,7 +108,7 @@ Actions Supervisor::ttin(uint64_t now_ms)
     Actions out;
     if (stopping_)
         return out;
-    if (!room_for(target_ + 1)) {
+    if (!room_for_one_more()) {
         out.push_back(note(Action::Level::warn,
                            fmt::format("TTIN: already at the most workers this master can run ({})", target_)));
         return out;
