@@ -518,3 +518,20 @@ TEST_CASE("supervisor: shutdown signals every worker once, restarts nothing, and
                         [](const Action& x) { return x.kind == Action::Kind::close_listeners; }) == 1);
     CHECK(q.sup.shutdown(true, 5000, q.now).empty());
 }
+
+TEST_CASE("supervisor: TTIN counts only the workers wanted, not the slots still being drained")
+{
+    Harness h(3, 1, 7);  // 2 * (2 + 1) + 2 = 8 > 7: TTIN from 2 would be refused, from 1 not
+    h.start();
+    h.all_ready();
+    h.run(h.sup.ttou(h.now));
+    h.run(h.sup.ttou(h.now));
+    CHECK(h.sup.target() == 1);
+    CHECK(h.sup.slots().size() == 3);  // both still draining
+    CHECK_FALSE(h.sup.room_for(2));    // a reload to two would not fit beside three slots
+    h.run(h.sup.ttin(h.now));
+    CHECK(h.sup.target() == 2);
+    h.run(h.sup.ttin(h.now));
+    CHECK(h.sup.target() == 2);
+    CHECK(h.logged("TTIN: already at the most workers this master can run (2)"));
+}
