@@ -7,22 +7,38 @@
 // single socket that every slot shares.
 //
 // Closing a SO_REUSEPORT socket resets the connections queued on it. So a
-// slot is retired in two steps: steer() stops the kernel from choosing its
+// slot is taken out in two steps: steer() stops the kernel from choosing its
 // socket (a classic-BPF reuseport program that picks among the first k
 // sockets of the group), and once accept_queue() reports it empty the socket
 // is closed. Slots are only ever added or removed at the end, which keeps
 // the kernel's socket order equal to the slot order.
 // The master keeps every socket open for as long as the slot exists;
 // workers get their slot's fds by fork. Knows nothing about processes.
+//   listeners.cpp  the groups: open, reconcile on reload, resize, steer, fds
+//   inherit.cpp    FORKD_INHERIT_FDS and LISTEN_FDS
+//   sockets.cpp    one socket: bind, the steering program, its address
+// Errors: std::runtime_error naming the address (start-up and reload only).
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.hpp"
 
 namespace forkd::master {
+
+// One group of FORKD_INHERIT_FDS, the binary upgrade's list of sockets.
+struct InheritedGroup {
+    config::BindAddress address;
+    bool admin = false;  // the stats.bind socket
+    std::vector<int> fds;
+};
+
+// "127.0.0.1:8000=5,6;[::1]:8000=7,8;stats@127.0.0.1:9000=9", as
+// Listeners::describe_fds() writes it. Throws std::runtime_error (inherit.cpp).
+std::vector<InheritedGroup> parse_inherited_fds(std::string_view text);
 
 class Listeners {
 public:
@@ -43,7 +59,7 @@ public:
     // Bind every address of `settings` for `slots` slots. Groups for
     // addresses already open are kept (a reload with the same binds changes
     // nothing the clients see); groups for addresses no longer wanted are
-    // moved to the retired list (close_retired()). Throws std::runtime_error
+    // moved to the dropped list (close_dropped()). Throws std::runtime_error
     // naming the address and the reason; on error nothing changes.
     void open(const config::Settings& settings, std::size_t slots);
 
@@ -66,7 +82,7 @@ public:
     std::vector<int> others(std::size_t slot) const;
 
     // Close the groups dropped by a reload (once the old workers are gone).
-    void close_retired();
+    void close_dropped();
     // Close everything (shutdown).
     void close_all();
 
@@ -90,7 +106,7 @@ private:
     void close_group(Group& g);
 
     std::vector<Group> groups_;
-    std::vector<Group> retired_;
+    std::vector<Group> dropped_;
     std::size_t slots_ = 0;
     bool reuse_port_ = true;
     int backlog_ = 2048;

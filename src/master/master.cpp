@@ -1,4 +1,5 @@
-// master/master.cpp: the master loop, the signal table, the tick, shutdown.
+// master/master.cpp: run(), the signal table, the tick, carrying out the
+// Supervisor's actions, and the shutdown order.
 //
 // Shutdown order: mark stopping, signal the workers (TERM: drain; QUIT:
 // exit now), close the master's listening sockets, wait for the workers up
@@ -6,10 +7,11 @@
 // SIGKILL whatever is left, close the master's handles, return.
 #include "master/master.hpp"
 
-#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -51,6 +53,14 @@ Master::Master(config::CommandLine command_line, config::Settings settings)
 
 Master::~Master() = default;
 
+Supervisor::Limits Master::limits() const
+{
+    Supervisor::Limits l;
+    l.recycle_concurrency = settings_.recycle_concurrency;
+    l.retire_grace_ms = uint64_t(settings_.graceful_timeout * 1000) + 1000;
+    return l;
+}
+
 int Master::run(std::vector<std::string> argv)
 {
     argv_ = std::move(argv);
@@ -64,36 +74,63 @@ int Master::run(std::vector<std::string> argv)
         upgrade_from_ = pid_t(std::atoi(from));
         unsetenv("FORKD_UPGRADE_FROM");
     }
-    target_ = std::size_t(settings_.resolved_workers());
+    const std::size_t target = std::size_t(settings_.resolved_workers());
     umask(mode_t(settings_.umask));
     try {
         // A user or group that does not exist is a start-up error, not a
         // crash loop of workers that cannot drop privileges.
-        worker::resolve_identity(settings_.user, settings_.group);
+        const worker::Identity identity = worker::resolve_identity(settings_.user, settings_.group);
+        if (!identity.error.empty())
+            throw std::runtime_error(identity.error);
         pidfile_.create(settings_.pidfile, getpid());
         if (const std::size_t adopted = listeners_.inherit_from_environment())
             spdlog::info("adopted {} listening sockets{}", adopted,
                          upgrade_from_ ? fmt::format(" from master pid {}", upgrade_from_) : std::string());
-        listeners_.open(settings_, target_);
-        listeners_.steer(target_);
+        listeners_.open(settings_, target);
+        listeners_.steer(target);
         // Room for two generations of a larger pool: TTIN and reloads grow it.
-        scoreboard_ = std::make_unique<stats::Scoreboard>(std::max<std::size_t>(64, 4 * target_));
-        stats::set_server(*scoreboard_, {settings_.config_path, uint32_t(generation_), uint32_t(target_)});
+        scoreboard_ = std::make_unique<stats::Scoreboard>(std::max<std::size_t>(64, 4 * target));
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return exit_start_failed;
     }
-    slots_.resize(listeners_.slots());
-    for (std::size_t i = 0; i < slots_.size(); ++i)
-        slots_[i].index = int(i);
+    supervisor_ = std::make_unique<Supervisor>(target, listeners_.slots(), scoreboard_->size(), limits());
+    set_server();
+    if (start_loop() != 0)
+        return exit_start_failed;
 
+    watchdog_ms_ = notify::watchdog_interval_ms();
+    spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
+                 FORKD_VERSION, getpid(), target, settings_.threads, listeners_.describe());
+    carry_out(supervisor_->maintain(uv_now(&loop_)));
+    int rc = uv_run(&loop_, UV_RUN_DEFAULT);
+    if (rc != 0)
+        spdlog::warn("uv_run: {} handles still active", rc);
+    rc = uv_loop_close(&loop_);
+    if (rc != 0)
+        spdlog::warn("uv_loop_close: {}", uv_err_name(rc));
+    if (const int err = pidfile_.remove(); err != 0)
+        spdlog::warn("removing the pidfile: {}", uv_strerror(err));
+    spdlog::info("master exiting ({})", exit_code_ == exit_ok ? "ok" : "error");
+    log::flush();
+    return exit_code_;
+}
+
+// The loop, one uv_signal_t per entry of the signal table, and the tick.
+// Returns 0, or the libuv error it logged.
+int Master::start_loop()
+{
     int rc = uv_loop_init(&loop_);
     if (rc != 0) {
         spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
-        return exit_start_failed;
+        return rc;
     }
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
-        uv_signal_init(&loop_, &signals_[i]);
+        rc = uv_signal_init(&loop_, &signals_[i]);
+        if (rc != 0) {
+            spdlog::critical("uv_signal_init({}): {}", signal_table[i].name, uv_err_name(rc));
+            return rc;
+        }
         signals_[i].data = this;
         rc = uv_signal_start(
             &signals_[i],
@@ -114,26 +151,20 @@ int Master::run(std::vector<std::string> argv)
             signal_table[i].signum);
         if (rc != 0) {
             spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
-            return exit_start_failed;
+            return rc;
         }
     }
-    uv_timer_init(&loop_, &tick_);
+    rc = uv_timer_init(&loop_, &tick_);
+    if (rc != 0) {
+        spdlog::critical("uv_timer_init: {}", uv_err_name(rc));
+        return rc;
+    }
     tick_.data = this;
-    uv_timer_start(
+    rc = uv_timer_start(
         &tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); }, tick_ms, tick_ms);
-
-    watchdog_ms_ = notify::watchdog_interval_ms();
-    spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
-                 FORKD_VERSION, getpid(), target_, settings_.threads, listeners_.describe());
-    maintain();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    rc = uv_loop_close(&loop_);
     if (rc != 0)
-        spdlog::warn("uv_loop_close: {}", uv_err_name(rc));
-    pidfile_.remove();
-    spdlog::info("master exiting ({})", exit_code_ == exit_ok ? "ok" : "error");
-    log::flush();
-    return exit_code_;
+        spdlog::critical("uv_timer_start: {}", uv_err_name(rc));
+    return rc;
 }
 
 // --- signals -------------------------------------------------------------
@@ -156,83 +187,121 @@ void Master::on_quit()
 void Master::on_chld()
 {
     reap();
-    maintain();
+    carry_out(supervisor_->maintain(uv_now(&loop_)));
 }
 
 void Master::on_usr1()
 {
     log::reopen();
-    for (const Proc& p : procs_)
-        kill(p.pid, SIGUSR1);
+    for (const Proc& p : supervisor_->procs())
+        send(p.pid, SIGUSR1);
 }
 
 void Master::on_tick()
 {
-    if (stopping_) {
-        if (!killed_stragglers_ && uv_now(&loop_) >= stop_deadline_ms_) {
-            killed_stragglers_ = true;
-            spdlog::warn("shutdown deadline passed; killing {} workers still running", procs_.size());
-            for (const Proc& p : procs_)
-                kill(p.pid, SIGKILL);
-        }
+    const uint64_t now = uv_now(&loop_);
+    if (supervisor_->stopping()) {
+        carry_out(supervisor_->tick(now, {}));
         return;
     }
     sample_stats();
     promote_ready();
     watchdog();
-    kill_overdue();
     check_recycling();
-    retire_surplus_slots();
-    maintain();
-    check_reload_done();
+    carry_out(supervisor_->tick(now, accept_queues()));
+    if (!supervisor_->stopping())
+        announce_ready();
+}
 
-    const std::size_t ready = std::size_t(
-        std::count_if(procs_.begin(), procs_.end(), [](const Proc& p) { return p.role == Role::active && p.ready; }));
-    // systemd's watchdog is fed only while every wanted worker serves and
-    // none is stuck: a master that cannot keep its workers up is not healthy.
-    const bool stuck = std::any_of(procs_.begin(), procs_.end(), [](const Proc& p) { return p.watchdog_fired; });
-    if (watchdog_ms_ != 0 && ready == target_ && !stuck && uv_now(&loop_) - watchdog_fed_ms_ >= watchdog_ms_ / 2) {
-        watchdog_fed_ms_ = uv_now(&loop_);
+// systemd's watchdog is fed only while every wanted worker serves and none
+// is stuck: a master that cannot keep its workers up is not healthy. The
+// first time they all serve, the master says it is ready.
+void Master::announce_ready()
+{
+    const uint64_t now = uv_now(&loop_);
+    const std::size_t ready = supervisor_->serving();
+    const std::size_t target = supervisor_->target();
+    if (watchdog_ms_ != 0 && ready == target && !supervisor_->stuck() && now - watchdog_fed_ms_ >= watchdog_ms_ / 2) {
+        watchdog_fed_ms_ = now;
         notify::watchdog();
     }
-    if (!announced_ready_ && ready == target_) {
-        announced_ready_ = true;
-        spdlog::info("ready: {}/{} workers, listening on {}", ready, target_, listeners_.describe());
-        notify::status(fmt::format("{} workers serving {}", ready, listeners_.describe()));
-        listeners_.close_retired();  // inherited sockets the configuration no longer names
-        if (upgrade_from_ != 0)
-            upgrade_done();  // READY=1 together with MAINPID=
-        else
-            notify::ready();
+    if (announced_ready_ || ready != target)
+        return;
+    announced_ready_ = true;
+    spdlog::info("ready: {}/{} workers, listening on {}", ready, target, listeners_.describe());
+    notify::status(fmt::format("{} workers serving {}", ready, listeners_.describe()));
+    listeners_.close_dropped();  // inherited sockets the configuration no longer names
+    if (upgrade_from_ != 0)
+        upgrade_done();  // READY=1 together with MAINPID=
+    else
+        notify::ready();
+}
+
+// --- actions ---------------------------------------------------------------
+
+void Master::carry_out(const Actions& actions)
+{
+    for (const Action& a : actions)
+        carry_out(a);
+}
+
+void Master::carry_out(const Action& a)
+{
+    switch (a.kind) {
+    case Action::Kind::log:
+        switch (a.level) {
+        case Action::Level::info: spdlog::info("{}", a.text); break;
+        case Action::Level::warn: spdlog::warn("{}", a.text); break;
+        case Action::Level::error: spdlog::error("{}", a.text); break;
+        }
+        break;
+    case Action::Kind::spawn: spawn(a); break;
+    case Action::Kind::retire:
+        spdlog::info("retiring worker {} (pid {}, generation {}): {}", a.slot, a.pid, a.generation, a.text);
+        send(a.pid, SIGTERM);
+        break;
+    case Action::Kind::signal: send(a.pid, a.signum); break;
+    case Action::Kind::steer: try { listeners_.steer(a.count);
+        } catch (const std::exception& e) {
+            spdlog::error("steering to {} slots: {}", a.count, e.what());
+        }
+        break;
+    case Action::Kind::close_last_slot: listeners_.close_last_slot(); break;
+    case Action::Kind::close_listeners: listeners_.close_all(); break;
+    case Action::Kind::target_changed: set_server(); break;
+    case Action::Kind::reload_complete: reload_complete(a); break;
+    case Action::Kind::reload_aborted: reload_aborted(); break;
+    case Action::Kind::give_up: halt(a.text); break;
     }
+}
+
+void Master::send(pid_t pid, int signum)
+{
+    if (pid <= 0)
+        return;  // never a process group
+    if (kill(pid, signum) != 0)
+        spdlog::warn("kill({}, {}): {}", pid, strsignal(signum), std::strerror(errno));
 }
 
 // --- shutdown ------------------------------------------------------------
 
 void Master::begin_shutdown(bool graceful)
 {
-    if (stopping_ && (graceful || !graceful_))
+    const uint64_t grace = graceful ? uint64_t(settings_.graceful_timeout * 1000) + 1000 : quick_shutdown_ms;
+    const Actions actions = supervisor_->shutdown(graceful, grace, uv_now(&loop_));
+    if (actions.empty())
         return;  // already stopping at least this fast
-    const bool first = !stopping_;
-    stopping_ = true;
-    graceful_ = graceful;
     // After a binary upgrade the new master is the service: STOPPING=1 from
     // us would make systemd stop it.
     if (upgrade_child_ == 0)
         notify::stopping();
-    const uint64_t grace = graceful ? uint64_t(settings_.graceful_timeout * 1000) + 1000 : quick_shutdown_ms;
-    stop_deadline_ms_ = uv_now(&loop_) + grace;
-    spdlog::info("{} shutdown of {} workers", graceful ? "graceful" : "quick", procs_.size());
-    for (const Proc& p : procs_)
-        kill(p.pid, graceful ? SIGTERM : SIGQUIT);
-    if (first)
-        listeners_.close_all();
+    carry_out(actions);
     finish_shutdown();
 }
 
 void Master::finish_shutdown()
 {
-    if (!procs_.empty() || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_)))
+    if (!supervisor_->procs().empty() || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_)))
         return;
     // Closing the last handle of a signal restores its default action: a
     // second TERM now would kill a master that is exiting cleanly. Keep

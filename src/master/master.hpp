@@ -1,13 +1,21 @@
-// master/master.hpp: the prefork master, as readable policy.
+// master/master.hpp: the prefork master: the edge where policy meets processes.
 //
-// Owns the master process's loop: its signal table, the slot and process
-// tables, reaping (collect exits, record why) kept apart from maintaining
-// (make the live workers match the target), reload, scaling, recycling,
-// the watchdog and the shutdown order. Binding is in listeners.cpp, forking
-// in process.cpp, the worker's life in worker/.
-//   master.cpp     the loop, the signal table, the tick, shutdown
-//   supervise.cpp  spawn, reap, maintain, promote, retire, watchdog, recycle
-//   reload.cpp     HUP, TTIN, TTOU, WINCH: changing what the target is
+// Owns the master process's loop, its signal table and tick, the listening
+// sockets, the scoreboard, the pidfile and the settings. It decides nothing
+// about workers: events go to the Supervisor (supervisor.hpp), and the
+// actions that come back are carried out here with real processes, sockets,
+// logs and sd_notify. It must not keep worker state of its own; the slot and
+// process tables are the Supervisor's. The worker's life is in worker/.
+//   master.cpp     run(), the signal table, carrying out actions, shutdown
+//   children.cpp   forking workers, reaping them, the per-tick reads of
+//                  their scoreboard entries (ready, watchdog, recycling, stats)
+//   reload.cpp     HUP, TTIN, TTOU, WINCH: the config and sockets they need
+//   upgrade.cpp    USR2, the binary upgrade
+//
+// Errors: start-up errors are exceptions, caught in run() (exit code
+// exit_start_failed); once the loop runs, every libuv and system call
+// result is checked and logged once, where it fails, with uv_err_name or
+// strerror, and the master keeps serving.
 #pragma once
 
 #include <array>
@@ -21,7 +29,7 @@
 #include "config/settings.hpp"
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
-#include "master/slots.hpp"
+#include "master/supervisor.hpp"
 #include "stats/report.hpp"
 #include "stats/scoreboard.hpp"
 
@@ -54,43 +62,49 @@ private:
     static const std::array<SignalEntry, 10> signal_table;
 
     // master.cpp: signals (recorded by libuv, handled here on the loop)
+    int start_loop();
     void on_term();
     void on_int();
     void on_quit();
     void on_chld();
     void on_usr1();
-    void on_usr2();
-    void upgrade_done();
     void on_tick();
+    void announce_ready();
     void begin_shutdown(bool graceful);
     void finish_shutdown();
+    void carry_out(const Actions& actions);
+    void carry_out(const Action& action);
+    void send(pid_t pid, int signum);
     void halt(const std::string& why);
+    Supervisor::Limits limits() const;
+
+    // children.cpp
+    void spawn(const Action& action);
+    void reap();
+    void record_exit(pid_t pid, int status);
+    void promote_ready();
+    void watchdog();
+    void check_recycling();
+    uint64_t sampled_rss(const Proc& proc) const;
+    void sample_stats();
+    std::vector<unsigned> accept_queues() const;
+    void set_server();
+    static void prepare_child(void* arg);
+    static int run_child(void* arg);
 
     // reload.cpp
     void on_hup();
     void on_ttin();
     void on_ttou();
     void on_winch();
-    void retire_surplus_slots();
-    void check_reload_done();
-    void abort_reload(const std::string& why);
+    void reload_complete(const Action& action);
+    void reload_aborted();
 
-    // supervise.cpp
-    void reap();
-    void on_exit(const Proc& proc, const Death& death, int status);
-    void maintain();
-    Proc* spawn(Slot& slot, Role role);
-    void promote_ready();
-    void retire(Proc& proc, const char* why);
-    void watchdog();
-    void check_recycling();
-    uint64_t sampled_rss(const Proc& proc) const;
-    void kill_overdue();
-    void sample_stats();
-    Proc* find(int slot, Role role);
-    std::size_t free_entry() const;
-    static void prepare_child(void* arg);
-    static int run_child(void* arg);
+    // upgrade.cpp
+    void on_usr2();
+    void upgrade_done();
+    bool reap_upgrade_child(pid_t pid, int status);
+    void rename_pidfile(const std::string& path);
 
     config::CommandLine command_line_;
     config::Settings settings_;
@@ -101,25 +115,14 @@ private:
     Listeners listeners_;
     Pidfile pidfile_;
     std::unique_ptr<stats::Scoreboard> scoreboard_;
-    std::vector<Slot> slots_;  // slots_.size() > target_: the last ones are retiring
-    std::vector<Proc> procs_;
-    std::size_t target_ = 0;  // workers wanted
-    int generation_ = 1;
-    bool reloading_ = false;
-    bool reload_again_ = false;
-    bool paused_ = false;  // WINCH: no workers until HUP
+    std::unique_ptr<Supervisor> supervisor_;
     bool announced_ready_ = false;
     uint64_t watchdog_ms_ = 0;  // systemd's WatchdogSec (0: off)
     uint64_t watchdog_fed_ms_ = 0;
     uint64_t sampled_ms_ = 0;   // stats: the last once-a-second sample
     uint64_t reported_ms_ = 0;  // stats: the last summary line
     stats::Reporter reporter_;
-    bool stopping_ = false;
-    bool graceful_ = true;
-    uint64_t stop_deadline_ms_ = 0;
-    bool killed_stragglers_ = false;
     int exit_code_ = exit_ok;
-    const Proc* spawning_ = nullptr;  // the process being forked (for run_child)
     std::vector<std::string> argv_;
     std::string exe_path_;     // this binary, as the kernel named it at start
     pid_t upgrade_child_ = 0;  // USR2: the new master, until it takes over

@@ -1,6 +1,8 @@
 // master/notify.hpp: systemd's notify protocol (Type=notify), via libsystemd.
 //
-// Each call is a no-op when NOTIFY_SOCKET is unset (not under systemd).
+// Each call is a no-op when NOTIFY_SOCKET is unset (not under systemd); a
+// message that cannot be sent is logged (notify.cpp) and otherwise ignored:
+// the master serves with or without systemd.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
-// master/pidfile.cpp: create, check and remove the pidfile.
+// master/pidfile.cpp: create, check and remove the pidfile (pidfile.hpp).
+//
+// Reads /proc only to tell a live forkd from a stale pid; never signals it.
 #include "master/pidfile.hpp"
 
 #include <cerrno>
@@ -58,25 +60,30 @@ void Pidfile::create(const std::string& path, pid_t pid)
     pid_ = pid;
 }
 
-void Pidfile::rename(const std::string& path)
+int Pidfile::rename(const std::string& path)
 {
     if (path_.empty() || path == path_)
-        return;
+        return 0;
     if (std::rename(path_.c_str(), path.c_str()) != 0)
-        return;
+        return -errno;
     path_ = path;
+    return 0;
 }
 
-void Pidfile::remove()
+int Pidfile::remove()
 {
-    if (!path_.empty() && read_pidfile(path_) == pid_)
-        std::remove(path_.c_str());
+    int rc = 0;
+    if (!path_.empty() && read_pidfile(path_) == pid_ && std::remove(path_.c_str()) != 0)
+        rc = -errno;
     path_.clear();
+    return rc;
 }
 
+// The master removes the file itself and logs a failure; this is for the
+// paths that leave run() by an exception, where nothing is left to tell.
 Pidfile::~Pidfile()
 {
-    remove();
+    (void)remove();
 }
 
 }  // namespace forkd::master

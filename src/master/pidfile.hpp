@@ -2,6 +2,10 @@
 //
 // Written atomically (a temporary file renamed into place), refused when a
 // live forkd already holds it, removed at exit only if it still names us.
+// Owns the file only: it never signals the process a stale file names.
+// Errors: create() runs at start-up and throws; rename() and remove() run
+// on the loop or at exit and return 0 or a negative errno-style code, as
+// libuv does, for the caller to log with its context.
 #pragma once
 
 #include <string>
@@ -21,10 +25,11 @@ public:
     void create(const std::string& path, pid_t pid);
 
     // Move our pidfile to `path` (a binary upgrade's ".oldbin", and back).
-    void rename(const std::string& path);
+    // Returns 0 or -errno; on error the file stays where it was.
+    int rename(const std::string& path);
 
-    // Remove the file if it still holds our pid.
-    void remove();
+    // Remove the file if it still holds our pid. Returns 0 or -errno.
+    int remove();
 
 private:
     std::string path_;

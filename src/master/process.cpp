@@ -1,5 +1,9 @@
 // master/process.cpp: fork_child() and the one disposition every forkd
-// process keeps: SIGPIPE ignored.
+// process keeps: SIGPIPE ignored (process.hpp).
+//
+// The signal-mask and sigaction calls here cannot fail with the arguments
+// they are given (valid sets, signals other than KILL and STOP), and in the
+// child there is no one yet to tell; only fork() itself reports an error.
 #include "master/process.hpp"
 
 #include <cerrno>

@@ -1,4 +1,6 @@
-// master/slots.cpp: the restart policy and role names.
+// master/slots.cpp: the restart policy of one slot (Slot::after_death), the
+// backoff curve and role names. Pure functions of their arguments: they
+// must not read a clock or look at other slots (that is the Supervisor's).
 #include "master/slots.hpp"
 
 #include <algorithm>

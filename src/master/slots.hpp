@@ -4,7 +4,10 @@
 // history. Worker i always restarts in slot i. A Proc is one live worker
 // process; a slot has at most one active Proc, and during a reload or a
 // recycle also a successor (spawned, not yet ready), plus any number of
-// retiring ones (draining after SIGTERM). The policy lives in master/*.cpp.
+// retiring ones (draining after SIGTERM). The Supervisor (supervisor.hpp)
+// owns the tables and decides; this file holds only the data and the one
+// rule of a single slot, the restart policy, with no clock or process in
+// it (the time comes in with the Death).
 #pragma once
 
 #include <cstddef>

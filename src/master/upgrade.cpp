@@ -8,6 +8,8 @@
 // sends the old master SIGTERM: the old workers drain while the new ones
 // accept from the very same sockets, so no connection is refused or reset.
 // If the new master dies first, the old one takes its pidfile back.
+// Nothing here touches a worker: the old master's workers are drained by
+// its own shutdown, and the new master's are its own.
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -20,20 +22,36 @@
 #include "master/master.hpp"
 #include "master/notify.hpp"
 #include "master/process.hpp"
+#include "stats/sampler.hpp"
 
 namespace forkd::master {
 namespace {
 
+// What the child needs to become the new master, passed through fork_child.
+struct NewMaster {
+    const std::vector<std::string>* argv;
+    const std::string* exe_path;
+    std::string inherit_fds;  // FORKD_INHERIT_FDS
+    std::string from_pid;     // FORKD_UPGRADE_FROM
+};
+
+// In the child: the environment is set here, not in the master, so the
+// master's own environment never holds a stale upgrade.
 int exec_new_master(void* arg)
 {
-    auto* args = static_cast<std::pair<const std::vector<std::string>*, const std::string*>*>(arg);
-    const std::vector<std::string>& argv = *args->first;
+    const auto* m = static_cast<const NewMaster*>(arg);
+    if (setenv("FORKD_INHERIT_FDS", m->inherit_fds.c_str(), 1) != 0 ||
+        setenv("FORKD_UPGRADE_FROM", m->from_pid.c_str(), 1) != 0) {
+        spdlog::error("binary upgrade: setenv: {}", std::strerror(errno));
+        log::flush();
+        return 127;
+    }
     std::vector<char*> cargv;
-    for (const std::string& a : argv)
+    for (const std::string& a : *m->argv)
         cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
-    execv(args->second->c_str(), cargv.data());
-    spdlog::error("binary upgrade: exec {}: {}", *args->second, std::strerror(errno));
+    execv(m->exe_path->c_str(), cargv.data());
+    spdlog::error("binary upgrade: exec {}: {}", *m->exe_path, std::strerror(errno));
     log::flush();
     return 127;
 }
@@ -42,29 +60,45 @@ int exec_new_master(void* arg)
 
 void Master::on_usr2()
 {
-    if (stopping_ || upgrade_child_ != 0 || upgrade_from_ != 0) {
+    if (supervisor_->stopping() || upgrade_child_ != 0 || upgrade_from_ != 0) {
         spdlog::warn("SIGUSR2: a binary upgrade is already in progress; ignoring it");
         return;
     }
     if (!settings_.pidfile.empty())
-        pidfile_.rename(settings_.pidfile + ".oldbin");
-    setenv("FORKD_INHERIT_FDS", listeners_.describe_fds().c_str(), 1);
-    setenv("FORKD_UPGRADE_FROM", std::to_string(getpid()).c_str(), 1);
-    auto args = std::make_pair(&argv_, &exe_path_);
+        rename_pidfile(settings_.pidfile + ".oldbin");
+    NewMaster args{&argv_, &exe_path_, listeners_.describe_fds(), std::to_string(getpid())};
     log::flush();
     // The same preparation as a worker's: the child must not touch our
     // loop's signal handles. exec replaces everything else.
     const pid_t pid = fork_child(&Master::prepare_child, this, &exec_new_master, &args);
-    unsetenv("FORKD_INHERIT_FDS");
-    unsetenv("FORKD_UPGRADE_FROM");
     if (pid < 0) {
-        spdlog::error("binary upgrade: fork: {}", std::strerror(-pid));
+        spdlog::error("binary upgrade: fork: {}", uv_strerror(pid));
         if (!settings_.pidfile.empty())
-            pidfile_.rename(settings_.pidfile);
+            rename_pidfile(settings_.pidfile);
         return;
     }
     upgrade_child_ = pid;
     spdlog::info("binary upgrade: started {} as pid {}; this master retires once it serves", exe_path_, pid);
+}
+
+void Master::rename_pidfile(const std::string& path)
+{
+    if (const int err = pidfile_.rename(path); err != 0)
+        spdlog::error("binary upgrade: renaming the pidfile to {}: {}", path, uv_strerror(err));
+}
+
+// In the old master: the new one exited before it took over. Returns
+// whether `pid` was the new master.
+bool Master::reap_upgrade_child(pid_t pid, int status)
+{
+    if (pid != upgrade_child_ || pid == 0)
+        return false;
+    spdlog::error("binary upgrade failed: the new master (pid {}) exited: {}; still serving", pid,
+                  stats::describe_wait_status(status));
+    upgrade_child_ = 0;
+    if (!settings_.pidfile.empty())
+        rename_pidfile(settings_.pidfile);
+    return true;
 }
 
 // In the new master, once every worker serves.

@@ -38,7 +38,7 @@ private:
     Histogram prev_latency_;
 };
 
-// A reaped worker's final counters, from its entry (call before retire()):
+// A reaped worker's final counters, from its entry (call before record_exit()):
 // "worker 1 (pid 4242, generation 1) served 5000 requests in 12.3 s: 2xx 4990,
 // 4xx 10, 5xx 0; 1.2 MB in, 3.4 MB out; latency p50 52 us, p95 210 us, p99
 // 1.02 ms, max 3.10 ms". `now_ms`: wall clock.

@@ -2,7 +2,7 @@
 //
 // The master is the only writer of MasterArea, SlotArea and ProcessSample, so
 // plain relaxed stores suffice, except where a reader could see a half-made
-// change: text fields and retire(), which go under MasterArea::seq.
+// change: text fields and record_exit(), which go under MasterArea::seq.
 #include "stats/sampler.hpp"
 
 #include <algorithm>
@@ -147,10 +147,10 @@ void sample_master(Scoreboard& board, std::span<const SlotView> slots)
     sample_master(board, slots, wall_now_ms());
 }
 
-void retire(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_t now_ms)
+void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_t now_ms)
 {
     if (entry.state.load(std::memory_order_acquire) == WorkerState::empty)
-        return;  // already retired: never fold twice
+        return;  // already recorded: never fold twice
     MasterArea& m = board.master();
     const int slot = entry.slot.load(relaxed);
     WriteLock lock(m);
@@ -174,9 +174,9 @@ void retire(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_t now
     entry.state.store(WorkerState::empty, std::memory_order_release);
 }
 
-void retire(Scoreboard& board, WorkerEntry& entry, int wait_status)
+void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status)
 {
-    retire(board, entry, wait_status, wall_now_ms());
+    record_exit(board, entry, wait_status, wall_now_ms());
 }
 
 std::string describe_wait_status(int status)

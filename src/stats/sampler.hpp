@@ -3,7 +3,7 @@
 // Owns the master's side of the board: server facts (set_server), the
 // once-a-second sample of every worker process (/proc: RSS, CPU) and of
 // every slot (restarts, its listening socket's accept queue, request rates),
-// and retiring a reaped worker's entry (its counters move to its slot, so
+// and recording a reaped worker's exit (its counters move to its slot, so
 // totals survive restarts). The master calls these from its loop; a worker
 // never does. Knows nothing of the master's own tables: it is handed plain
 // SlotViews.
@@ -46,8 +46,8 @@ void sample_master(Scoreboard& board, std::span<const SlotView> slots);
 // in its slot, fold its counters into the slot's retired counters, and free
 // the entry (state empty) for the next spawn. Call once per reaped worker,
 // before the entry is reused. `now_ms`: wall clock.
-void retire(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_t now_ms);
-void retire(Scoreboard& board, WorkerEntry& entry, int wait_status);
+void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_t now_ms);
+void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status);
 
 // "exit code 3", "signal 9 (Killed)", "signal 11 (Segmentation fault), core dumped".
 std::string describe_wait_status(int wait_status);

@@ -1,4 +1,5 @@
-// worker/privileges.cpp: getpwnam/getgrnam, initgroups, setgid, setuid.
+// worker/privileges.cpp: getpwnam/getgrnam, initgroups, setgid, setuid
+// (privileges.hpp). Errors come back as text, never as exceptions.
 #include "worker/privileges.hpp"
 
 #include <cerrno>
@@ -6,7 +7,6 @@
 #include <cstring>
 #include <grp.h>
 #include <pwd.h>
-#include <stdexcept>
 #include <unistd.h>
 
 namespace forkd::worker {
@@ -25,8 +25,10 @@ Identity resolve_identity(const std::string& user, const std::string& group)
     if (!user.empty()) {
         const struct passwd* pw =
             all_digits(user) ? getpwuid(uid_t(std::strtoul(user.c_str(), nullptr, 10))) : getpwnam(user.c_str());
-        if (pw == nullptr)
-            throw std::runtime_error("user '" + user + "' does not exist");
+        if (pw == nullptr) {
+            id.error = "user '" + user + "' does not exist";
+            return id;
+        }
         id.uid = pw->pw_uid;
         id.gid = pw->pw_gid;  // the user's primary group unless `group` says otherwise
         id.user = pw->pw_name;
@@ -35,8 +37,10 @@ Identity resolve_identity(const std::string& user, const std::string& group)
     if (!group.empty()) {
         const struct group* gr =
             all_digits(group) ? getgrgid(gid_t(std::strtoul(group.c_str(), nullptr, 10))) : getgrnam(group.c_str());
-        if (gr == nullptr)
-            throw std::runtime_error("group '" + group + "' does not exist");
+        if (gr == nullptr) {
+            id.error = "group '" + group + "' does not exist";
+            return id;
+        }
         id.gid = gr->gr_gid;
         id.change_group = true;
     }
@@ -45,6 +49,8 @@ Identity resolve_identity(const std::string& user, const std::string& group)
 
 std::string drop_privileges(const Identity& id)
 {
+    if (!id.error.empty())
+        return id.error;
     // Order matters: groups first, while we still may change them.
     if (id.change_group) {
         const int rc = id.user.empty() ? setgroups(0, nullptr) : initgroups(id.user.c_str(), id.gid);

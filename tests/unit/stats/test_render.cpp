@@ -42,7 +42,7 @@ Snapshot known_snapshot()
     WorkerEntry& dead = worker(1, 1, 102);
     for (int k = 0; k < 7; ++k)
         record_response(dead, Endpoint::fib_offload, 200, 2000000);
-    retire(sb, dead, 9, 1700000000500);
+    record_exit(sb, dead, 9, 1700000000500);
     WorkerEntry& b = worker(2, 1, 103);
     record_response(b, Endpoint::fib_offload, 503, 4000);
     return take_snapshot(sb, 1700000010000, 0);

@@ -68,14 +68,14 @@ TEST_CASE("a snapshot lists live workers and sums them per slot and in total")
     CHECK(snap.workers_in(WorkerState::ready) == 3);
 }
 
-TEST_CASE("retire moves a worker's counters to its slot and frees the entry")
+TEST_CASE("record_exit moves a worker's counters to its slot and frees the entry")
 {
     Scoreboard sb(4, 2);
     fake_worker(sb, 1, 1, 2001, 10);
     fake_worker(sb, 2, 0, 2002, 3);
     const uint64_t before = take_snapshot(sb).totals.requests;
 
-    retire(sb, sb.entry(1), 9 /* killed by SIGKILL */, 1700000000123);
+    record_exit(sb, sb.entry(1), 9 /* killed by SIGKILL */, 1700000000123);
     CHECK(sb.entry(1).state.load() == WorkerState::empty);
     Snapshot snap = take_snapshot(sb);
     CHECK(snap.totals.requests == before);  // nothing lost, nothing twice
@@ -89,7 +89,7 @@ TEST_CASE("retire moves a worker's counters to its slot and frees the entry")
     CHECK(snap.endpoint_latency[std::size_t(Endpoint::hello_inline)].count == 13);
 
     // Retiring twice (a second reap of the same entry) changes nothing.
-    retire(sb, sb.entry(1), 0);
+    record_exit(sb, sb.entry(1), 0);
     CHECK(take_snapshot(sb).totals.requests == before);
 
     // The replacement starts from zero; the slot keeps counting up.
@@ -98,7 +98,7 @@ TEST_CASE("retire moves a worker's counters to its slot and frees the entry")
     CHECK(snap.slots[1].counters.requests == 14);
     CHECK(snap.totals.requests == before + 4);
 
-    retire(sb, sb.entry(1), 3 << 8 /* exit code 3 */);
+    record_exit(sb, sb.entry(1), 3 << 8 /* exit code 3 */);
     snap = take_snapshot(sb);
     CHECK(snap.slots[1].last_exit.reason == "exit code 3");
     CHECK(snap.slots[1].last_exit.code == 3);
