@@ -83,6 +83,7 @@ void Master::reload_complete(const Action& a)
 void Master::reload_aborted()
 {
     settings_ = previous_settings_;
+    set_server();  // /stats names the generation that serves, not the abandoned one
     try {
         log::setup(settings_.log, "master");
     } catch (const std::exception& e) {

@@ -280,6 +280,8 @@ def test_a_reload_whose_workers_cannot_boot_keeps_the_old_generation(forkd, tmp_
     assert load.failures == [] and load.retried == 0, load.summary()
     assert server.worker_pids() == pids  # the old generation never stopped serving
     assert generation_of(server) == 1
+    status, _, doc = server.get_json("/stats")  # the server's own figure, not the worker's
+    assert status == 200 and doc["server"]["generation"] == 1, doc["server"]
 
 
 def test_max_worker_rss_recycles_a_worker_past_the_limit(forkd):
