@@ -133,16 +133,14 @@ struct Harness {
         uv_close(reinterpret_cast<uv_handle_t*>(&self->server), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->stop), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->drain), nullptr);
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
-            c->close();
+        self->ctx.connections.close_all();
     }
 
     static void on_drain(uv_async_t* async)
     {
         auto* self = static_cast<Harness*>(async->data);
         self->ctx.draining = true;
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
-            c->drain();
+        self->ctx.connections.drain_all();
     }
 
     // Run the loop while `client(port)` runs in a thread; then check that
@@ -160,7 +158,7 @@ struct Harness {
         uv_run(&loop, UV_RUN_DEFAULT);
         thread.join();
         CHECK(ctx.open == 0);
-        CHECK(ctx.first == nullptr);
+        CHECK(ctx.connections.empty());
         CHECK(uv_loop_close(&loop) == 0);
     }
 };
