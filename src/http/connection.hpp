@@ -60,9 +60,10 @@ public:
                              uint64_t duration_ns) noexcept = 0;
 };
 
-// The open connections of one Context. Only http/ links and unlinks them;
-// the worker acts on all of them at once. Each operation may close and free
-// connections while it walks the list.
+// The open connections of one Context (intrusive: each Connection holds its
+// links). Only http/ links and unlinks them; the worker acts on all of them at
+// once. An operation may close connections as it walks the list; none is
+// freed before its close callbacks run, so the walk stays valid.
 class ConnectionList {
 public:
     ConnectionList() = default;
