@@ -17,7 +17,7 @@
 // until it responds, and must respond exactly once per request.
 //
 // The code is split by purpose: connection.cpp (accept, the public calls,
-// the list of connections, freeing), connection_state.cpp (the state machine:
+// freeing), connection_list.cpp (the list of a Context), connection_state.cpp (the state machine:
 // process, settle, the transitions table), connection_io.cpp (the libuv
 // callbacks, writing, reading on and off, the timer, shutdown and close).
 #pragma once
@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "config/settings.hpp"
+#include "http/connection_list.hpp"
 #include "http/limits.hpp"
 #include "http/parser.hpp"
 #include "http/request.hpp"
@@ -58,35 +59,6 @@ public:
     // request as far as it was parsed (its target may be empty).
     virtual void on_response(const Connection& conn, const Request& request, int status, std::size_t bytes,
                              uint64_t duration_ns) noexcept = 0;
-};
-
-// The open connections of one Context (intrusive: each Connection holds its
-// links). Only http/ links and unlinks them; the worker acts on all of them at
-// once. An operation may close connections as it walks the list; none is
-// freed before its close callbacks run, so the walk stays valid.
-class ConnectionList {
-public:
-    ConnectionList() = default;
-    ConnectionList(const ConnectionList&) = delete;
-    ConnectionList& operator=(const ConnectionList&) = delete;
-
-    // Drain every connection (see Connection::drain).
-    void drain_all();
-    // Drain only the connections that have answered a request: one that has
-    // not sent its first request yet was accepted for that request.
-    void drain_served();
-    // Close every connection now (see Connection::close).
-    void close_all();
-    bool empty() const { return first_ == nullptr; }
-    std::size_t size() const;
-
-private:
-    friend class Connection;  // links itself in its constructor, out in its destructor
-    void link(Connection* c);
-    void unlink(Connection* c);
-    template <class Fn> void each(Fn fn);
-
-    Connection* first_ = nullptr;
 };
 
 // Shared by all connections of one worker; owned by the worker.

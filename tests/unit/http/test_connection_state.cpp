@@ -105,28 +105,6 @@ TEST_CASE("connection state: drain closes an idle connection at once, a busy one
     CHECK(h.handler.state_after_answer == std::vector<State>{State::lingering});
 }
 
-TEST_CASE("connection state: drain_served leaves a connection that has not sent its request yet")
-{
-    Harness h;
-    h.run([&h](int port) {
-        Client served(port);
-        served.send(get("/sync/a"));
-        CHECK(served.read().status == 200);
-        Client fresh(port);
-        std::this_thread::sleep_for(30ms);  // accepted
-        h.on_loop([&h] {
-            CHECK(h.ctx.connections.size() == 2);
-            h.ctx.connections.drain_served();
-        });
-        CHECK(served.eof());
-        CHECK(h.eventually([&h] { return h.ctx.connections.size() == 1; }));  // once its close callbacks ran
-        fresh.send(get("/sync/b"));
-        auto r = fresh.read();
-        CHECK(r.body == "/sync/b");
-        CHECK(r.has("Connection: keep-alive\r\n"));
-    });
-}
-
 TEST_CASE("connection state: a reader that does not read blocks the connection, reading it unblocks")
 {
     Harness h;
