@@ -45,6 +45,7 @@
 //   finishing  write timer                           closing    the peer does not read
 //   lingering  bytes                                 lingering  discard
 //   lingering  peer EOF or linger timer              closing
+//   lingering  drain(), parser idle                  closing    (as for any idle connection)
 //   orphaned   respond()                             closing    drop the answer; freed if handles closed
 //   closing    the last close callback               (freed)    delete; ctx.on_closed()
 //
