@@ -15,6 +15,11 @@
 // away while a handler is still working, the connection closes its socket
 // and is freed when respond() arrives. So a handler may keep a Connection&
 // until it responds, and must respond exactly once per request.
+//
+// The code is split by purpose: connection.cpp (accept, the public calls,
+// freeing), connection_list.cpp (the list of a Context), connection_state.cpp (the state machine:
+// process, settle, the transitions table), connection_io.cpp (the libuv
+// callbacks, writing, reading on and off, the timer, shutdown and close).
 #pragma once
 
 #include <cstddef>
@@ -28,6 +33,7 @@
 #include <uv.h>
 
 #include "config/settings.hpp"
+#include "http/connection_list.hpp"
 #include "http/limits.hpp"
 #include "http/parser.hpp"
 #include "http/request.hpp"
@@ -64,7 +70,7 @@ struct Context {
     bool admin = false;     // connections of the stats.bind listener (the app serves only stats)
 
     // Intrusive list of open connections (for drain) and counters.
-    Connection* first = nullptr;
+    ConnectionList connections;
     std::size_t open = 0;  // connections not yet freed
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
@@ -76,6 +82,19 @@ struct Context {
 
 class Connection {
 public:
+    // Where the connection is in its life. One state at a time: the
+    // transitions are written down in connection_state.cpp.
+    enum class State : uint8_t {
+        opening,    // accept(): the handles are being set up
+        reading,    // waiting for a request or reading one (the parser's phase says which part)
+        answering,  // a request is with the handler; the parser is paused until respond()
+        blocked,    // too much output waits: no request is handled until the socket takes some
+        finishing,  // the last response is queued: shut down once it is written
+        lingering,  // FIN sent: reading and discarding until the peer closes (or linger_ms)
+        orphaned,   // closed while an answer was pending: kept until respond(), then closing
+        closing,    // uv_close() called: freed once both close callbacks ran
+    };
+
     // Accept one pending connection from `server` and start serving it.
     // Returns 0 or a libuv error (already logged).
     static int accept(uv_stream_t* server, Context& ctx);
@@ -95,6 +114,7 @@ public:
     void drain();
 
     bool idle() const;  // no request in progress
+    State state() const { return state_; }
     // The peer's address as it was when the connection was accepted (for
     // stats.allow and the access log). false if it could not be read then.
     bool peer(struct sockaddr_storage& out) const;
@@ -102,15 +122,15 @@ public:
     Context& context() const { return ctx_; }
     uint64_t requests_served() const { return requests_served_; }
 
-    Connection* next = nullptr;  // Context's list
-    Connection* prev = nullptr;
-
 private:
     explicit Connection(Context& ctx);
     ~Connection();
-    friend struct ConnectionCallbacks;  // the libuv trampolines (connection.cpp)
+    friend struct ConnectionCallbacks;  // the libuv trampolines (connection_io.cpp)
+    friend class ConnectionList;        // next_, prev_
 
-    // What the timer is waiting for.
+    // What the timer is waiting for. It mirrors the armed timer rather than
+    // the state: the head timer is absolute and must not restart while the
+    // head arrives, the body timer restarts on every read.
     enum class Wait : uint8_t {
         none,    // an answer is pending, or closing
         first,   // the first byte of a new connection (header_timeout)
@@ -121,18 +141,27 @@ private:
         linger,  // the peer to close after our shutdown
     };
 
+    // connection_state.cpp
     void process();
+    void settle();
+    void finish_after_write();
     void queue(const Response& response, bool keep_alive, uint64_t duration_ns);
     void answer_error(int status, std::string_view message);
+    // connection_io.cpp
     void flush();
-    void settle();
     void set_reading(bool on);
     void arm(Wait wait, bool restart = false);
     void shutdown_and_linger();
-    std::size_t backlog() const { return out_.size() + (writing_ ? writing_buf_.size() : 0); }
+
+    bool closed() const { return state_ == State::orphaned || state_ == State::closing; }
+    bool answer_pending() const { return state_ == State::answering || state_ == State::orphaned; }
+    bool write_in_flight() const { return !writing_buf_.empty(); }
+    std::size_t backlog() const { return out_.size() + writing_buf_.size(); }
     static void free_when_done(Connection* conn);
 
     Context& ctx_;
+    Connection* next_ = nullptr;  // ctx_.connections
+    Connection* prev_ = nullptr;
     uv_tcp_t tcp_;
     uv_timer_t timer_;  // header timeout or keep-alive timeout
     uv_write_t write_req_;
@@ -147,20 +176,15 @@ private:
     std::string in_;                // received, not yet parsed (pipelined requests)
     std::size_t dispatch_pos_ = 0;  // inside process(): in_ up to here is parsed
     std::string out_;               // responses not yet handed to the socket
-    std::string writing_buf_;       // the bytes of the write in flight; live until its callback
-    int handles_open_ = 0;          // tcp_ and timer_ until their close callbacks ran
+    std::string writing_buf_;       // the bytes of the uv_write in flight (empty: none); live until its callback
+    int handles_open_ = 0;          // timer_, then tcp_, once initialised, until their close callbacks ran
+    State state_ = State::opening;
     Wait wait_ = Wait::none;
-    bool tcp_open_ = false;
-    bool reading_ = false;
-    bool writing_ = false;
-    bool answer_pending_ = false;     // a request went to the handler, respond() not yet called
-    bool dispatching_ = false;        // inside process(): respond() must not recurse
-    bool blocked_ = false;            // process() stopped because too much output waits
-    bool closing_ = false;            // uv_close() called
-    bool close_after_write_ = false;  // the last response is queued: shut down once written
-    bool shutting_down_ = false;
-    bool draining_ = false;
-    bool peer_eof_ = false;
+    // Facts that do not follow from the state (each can hold in several states):
+    bool reading_ = false;      // uv_read_start is in effect (libuv's view; set_reading keeps it)
+    bool dispatching_ = false;  // inside process(): respond() must not recurse into the parser
+    bool draining_ = false;     // drain() was called: the next response says close
+    bool peer_eof_ = false;     // the peer sent FIN: nothing more will arrive
 };
 
 }  // namespace forkd::http

@@ -79,7 +79,7 @@ public:
     bool connection_close() const { return connection_close_; }
 
 private:
-    friend struct ParserCallbacks;  // the llhttp trampolines (parser.cpp)
+    friend struct ParserCallbacks;  // the llhttp trampolines (parser_callbacks.cpp)
 
     enum class Field : uint8_t { other, host, expect, user_agent, referer };
 

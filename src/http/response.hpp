@@ -27,8 +27,6 @@ std::string_view reason_phrase(int status);
 struct HeadOptions {
     bool keep_alive = true;     // "Connection: keep-alive" or "close"
     bool head_only = false;     // HEAD: Content-Length of the body, but no body
-    bool http10 = false;        // answer with "HTTP/1.0"? no: we always answer HTTP/1.1; this only
-                                // decides whether keep-alive must be said explicitly
     double process_time_s = 0;  // X-Process-Time
 };
 

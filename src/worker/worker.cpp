@@ -65,8 +65,8 @@ private:
     void close_handles();
     void accept_from(Listener& l);
     std::size_t open_connections() const { return ctx_.open + admin_ctx_.open; }
-    // Call fn(connection) for every open connection (fn may close it).
-    template <class Fn> void each_connection(Fn fn);
+    // Call fn(list) for the open connections of every Context.
+    template <class Fn> void each_connection_list(Fn fn);
     void on_tick();
 
     static void on_connection(uv_stream_t* server, int status) noexcept;
@@ -311,10 +311,7 @@ void Worker::begin_drain()
     uv_timer_start(
         &drain_idle_timer_,
         [](uv_timer_t* t) noexcept {
-            static_cast<Worker*>(t->data)->each_connection([](http::Connection& c) {
-                if (c.requests_served() > 0)
-                    c.drain();
-            });
+            static_cast<Worker*>(t->data)->each_connection_list([](http::ConnectionList& l) { l.drain_served(); });
         },
         std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
     uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
@@ -326,7 +323,7 @@ void Worker::begin_drain()
             // Requests still waiting on a timer are answered (503) now rather than
             // when their timer fires; jobs already running on a thread cannot be.
             self->app_->cancel_timers();
-            self->each_connection([](http::Connection& c) { c.close(); });
+            self->each_connection_list([](http::ConnectionList& l) { l.close_all(); });
             self->finish_if_drained();
         },
         grace_ms, 0);
@@ -339,15 +336,10 @@ void Worker::finish_if_drained()
         close_handles();
 }
 
-template <class Fn> void Worker::each_connection(Fn fn)
+template <class Fn> void Worker::each_connection_list(Fn fn)
 {
-    for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
-        for (http::Connection* c = ctx->first; c != nullptr;) {
-            http::Connection* next = c->next;  // fn may unlink c
-            fn(*c);
-            c = next;
-        }
-    }
+    for (http::Context* ctx : {&ctx_, &admin_ctx_})
+        fn(ctx->connections);
 }
 
 void Worker::close_handles()

@@ -7,7 +7,9 @@
 // on_request), /async/<ms>/... from a uv_timer, /big/<bytes> with a body of
 // that size. When the client is done it wakes the loop, which closes every
 // handle; run() then requires that every connection was freed and that
-// uv_loop_close() succeeds.
+// uv_loop_close() succeeds. on_loop() runs a check on the loop, where the
+// connections live, from the client thread; the handler records each
+// connection and its state around every async answer.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -19,6 +21,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +41,13 @@ struct TestHandler final : Handler {
     std::vector<int> statuses;  // from on_response
     bool peer_ok = true;
     uint64_t bytes_in_at_answer = 0;  // Context::bytes_in when the last async answer came
+    std::vector<Connection*> conns;   // each request's connection, in order (valid while it is open)
+    // Around each async answer: the state before respond(), the state after
+    // it (orphaned: not read, the connection may be gone) and Context::open.
+    std::vector<Connection::State> state_before_answer;
+    std::vector<Connection::State> state_after_answer;
+    std::vector<int> requests_at_answer;
+    std::vector<std::size_t> open_after_answer;
 
     struct Job {
         uv_timer_t timer;
@@ -46,6 +58,7 @@ struct TestHandler final : Handler {
     void on_request(Connection& conn, const Request& request) noexcept override
     {
         ++requests;
+        conns.push_back(&conn);
         sockaddr_storage peer{};
         peer_ok = peer_ok && conn.peer(peer) && peer.ss_family == AF_INET;
         std::string_view path = request.path;
@@ -71,11 +84,18 @@ struct TestHandler final : Handler {
     {
         auto* job = static_cast<Job*>(timer->data);
         auto* self = static_cast<TestHandler*>(job->conn->context().handler);
-        self->bytes_in_at_answer = job->conn->context().bytes_in;
+        Context& ctx = job->conn->context();
+        self->bytes_in_at_answer = ctx.bytes_in;
         Response response;
         response.content_type = "text/plain";
         response.body = job->body;
+        Connection::State before = job->conn->state();
+        self->state_before_answer.push_back(before);
+        self->requests_at_answer.push_back(self->requests);
         job->conn->respond(std::move(response));
+        if (before != Connection::State::orphaned)
+            self->state_after_answer.push_back(job->conn->state());
+        self->open_after_answer.push_back(ctx.open);
         uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) { delete static_cast<Job*>(h->data); });
     }
 
@@ -91,10 +111,16 @@ struct Harness {
     uv_tcp_t server;
     uv_async_t stop;
     uv_async_t drain;
+    uv_async_t probe;
+    std::mutex probe_mutex;
+    std::function<void()> probe_fn;
+    std::promise<void> probe_done;
     Context ctx;
     TestHandler handler;
     int port = 0;
-    int closed = 0;  // on_closed calls
+    int closed = 0;                    // on_closed calls
+    bool allow_accept_errors = false;  // a test that resets before accept sets it
+    int accept_errors = 0;
 
     explicit Harness(Limits limits = {})
     {
@@ -116,15 +142,21 @@ struct Harness {
         port = ntohs(addr.sin_port);
         stop.data = this;
         drain.data = this;
+        probe.data = this;
         REQUIRE(uv_async_init(&loop, &stop, on_stop) == 0);
         REQUIRE(uv_async_init(&loop, &drain, on_drain) == 0);
+        REQUIRE(uv_async_init(&loop, &probe, on_probe) == 0);
     }
 
     static void on_connection(uv_stream_t* server, int status)
     {
         CHECK(status == 0);
         auto* self = static_cast<Harness*>(server->data);
-        CHECK(Connection::accept(server, self->ctx) == 0);
+        int rc = Connection::accept(server, self->ctx);
+        if (rc != 0)
+            ++self->accept_errors;
+        if (!self->allow_accept_errors)
+            CHECK(rc == 0);
     }
 
     static void on_stop(uv_async_t* async)
@@ -133,16 +165,56 @@ struct Harness {
         uv_close(reinterpret_cast<uv_handle_t*>(&self->server), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->stop), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->drain), nullptr);
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
-            c->close();
+        uv_close(reinterpret_cast<uv_handle_t*>(&self->probe), nullptr);
+        self->ctx.connections.close_all();
     }
 
     static void on_drain(uv_async_t* async)
     {
         auto* self = static_cast<Harness*>(async->data);
         self->ctx.draining = true;
-        for (Connection* c = self->ctx.first; c != nullptr; c = c->next)
-            c->drain();
+        self->ctx.connections.drain_all();
+    }
+
+    static void on_probe(uv_async_t* async)
+    {
+        auto* self = static_cast<Harness*>(async->data);
+        std::lock_guard lock(self->probe_mutex);
+        if (!self->probe_fn)
+            return;
+        self->probe_fn();
+        self->probe_fn = nullptr;
+        self->probe_done.set_value();
+    }
+
+    // From the client thread: run fn on the loop (between events) and wait
+    // until it ran. One at a time.
+    void on_loop(std::function<void()> fn)
+    {
+        std::future<void> done;
+        {
+            std::lock_guard lock(probe_mutex);
+            probe_fn = std::move(fn);
+            probe_done = std::promise<void>();
+            done = probe_done.get_future();
+        }
+        uv_async_send(&probe);
+        done.wait();
+    }
+
+    // From the client thread: true once pred(), run on the loop, holds;
+    // false if it does not within two seconds. For what follows an event the
+    // client cannot see (a close callback, a write callback).
+    bool eventually(const std::function<bool()>& pred)
+    {
+        for (int i = 0; i < 400; ++i) {
+            bool ok = false;
+            on_loop([&] { ok = pred(); });
+            if (ok)
+                return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return false;
     }
 
     // Run the loop while `client(port)` runs in a thread; then check that
@@ -160,7 +232,7 @@ struct Harness {
         uv_run(&loop, UV_RUN_DEFAULT);
         thread.join();
         CHECK(ctx.open == 0);
-        CHECK(ctx.first == nullptr);
+        CHECK(ctx.connections.empty());
         CHECK(uv_loop_close(&loop) == 0);
     }
 };
