@@ -1,10 +1,11 @@
 // log/log.hpp: the process's error log (spdlog), set up once per process.
 //
 // The master sets it up at start; each worker sets up its own after fork
-// (STYLE.md habit 4: no logger crosses a fork). Lines carry the process
-// name ("master", "worker 3") so one stream from many processes stays
-// readable. Under systemd (JOURNAL_STREAM set) the journal adds the time,
-// so we leave ours out. Does not know about config files or workers.
+// (a logger crosses no fork: its file and thread belong to the process that
+// made it). Lines carry the process name ("master", "worker 3") so one
+// stream from many processes stays readable. Under systemd (JOURNAL_STREAM
+// set) the journal adds the time, so we leave ours out. Does not know about
+// config files or workers.
 #pragma once
 
 #include <string>
