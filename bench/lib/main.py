@@ -67,6 +67,7 @@ def run_scenarios(ctx, names):
             section = report.Section(name, f"{name} (failed)", "", "")
             section.error = traceback.format_exc()
             print(section.error, file=sys.stderr, flush=True)
+        ctx.ran[name] = section.error
         took = (report.now() - started).total_seconds()
         print(f"   {name} took {took:.0f} s", flush=True)
         sections.append(section)
