@@ -85,5 +85,5 @@ def run(ctx):
     best = medians[(servers[2].label, "par")]
     ctx.metrics["fibo_sleep_par_p95_ms"] = best["p95_ms"]
     ctx.metrics["sleep7_p95_ms"] = medians[(servers[2].label, FLOOR)]["p95_ms"]
-    ctx.metrics["fibo_sleep_par_where"] = f"{servers[2].label}, ab -c100"
+    ctx.metrics["fibo_sleep_par_where"] = f"{servers[2].label}, ab -n{n} -c{min(100, n)}"
     return s
