@@ -81,5 +81,6 @@ def run(ctx):
     if conns.errors:
         note = (note + "; " if note else "") + f"{conns.errors} failed to open"
     ctx.metrics["idle_conns"] = {"count": idle, "kib_per_conn": per_conn, "closed": closed,
-                                 "failed": conns.errors, "rss_before_kib": before, "rss_after_kib": after, "note": note}
+                                 "failed": conns.errors, "rss_before_kib": before,
+                                 "rss_after_kib": after, "note": note}
     return s

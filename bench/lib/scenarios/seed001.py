@@ -117,7 +117,8 @@ def run(ctx):
                 "a sequential client sees ~1/0.05 = 20 req/s whatever the server; only "
                 "concurrent clients show the server. 100 connections x 50 ms bound throughput at "
                 "2000 req/s (Little's law), 1000 connections at 20000 req/s. Under a CPU hog, "
-                "forkd's offloaded /fib runs on a thread while the event loop keeps serving; FastAPI's GIL is shared.")
+                "forkd's offloaded /fib runs on a thread while the event loop keeps serving; "
+                "FastAPI's GIL is shared.")
     s.setup += [
         ctx.pinning_note(True),
         "one worker each: forkd -w 1 --threads 40 (40 = FastAPI's default thread pool, so "
