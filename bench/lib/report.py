@@ -268,6 +268,8 @@ def hardware_line():
 
 def versions():
     nginx = command_output(["nginx", "-v"]).replace("nginx version: ", "")
+    h2o = (command_output(["h2o", "--version"]).splitlines() or ["h2o ?"])[0]
+    h2o = h2o.replace("h2o version ", "h2o/")
     py = command_output(["/usr/bin/python3", "-c",
                          "import fastapi, uvicorn, gunicorn, uvloop, httptools, sys;"
                          "print('python', sys.version.split()[0], 'fastapi', fastapi.__version__,"
@@ -276,7 +278,7 @@ def versions():
     wrk = command_output(["wrk", "-v"]).splitlines()
     ab = command_output(["ab", "-V"]).splitlines()
     ab_version = ab[0].split("Version ")[-1].split()[0] if ab else "?"
-    return f"{nginx}; {py}; {wrk[0].split(' [')[0] if wrk else 'wrk ?'}; ab {ab_version}"
+    return f"{nginx}; {h2o}; {py}; {wrk[0].split(' [')[0] if wrk else 'wrk ?'}; ab {ab_version}"
 
 
 def write(ctx, sections, started, finished):
