@@ -150,8 +150,13 @@ def _timer(conns):
         r = m["sleep50"][str(conns)]
         bound = conns / 0.050
         ratio = r["rps"] / bound
-        return (f"{r['rps']:.0f} req/s of {bound:.0f} ({conns} / 0.05 s), {r['errors']} errors",
-                f"{ratio:.3f}", ratio >= 0.98 and r["errors"] == 0)
+        # Shown, not judged: the steady-state rate Little's law gives from wrk's mean
+        # latency (connections / mean), free of the run's ramp-up and of the answers
+        # still in flight when wrk stops, which its own count leaves out.
+        steady = (f"; steady state {conns / (r['mean_ms'] / 1000):.0f} req/s "
+                  f"(connections / mean latency {r['mean_ms']:.2f} ms)" if r.get("mean_ms") else "")
+        return (f"{r['rps']:.0f} req/s of {bound:.0f} ({conns} / 0.05 s), {r['errors']} "
+                f"errors{steady}", f"{ratio:.3f}", ratio >= 0.98 and r["errors"] == 0)
     return measure
 
 

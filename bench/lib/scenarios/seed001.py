@@ -162,6 +162,7 @@ def run(ctx):
     s.results_table(f"Little's law: forkd /sleep/50 timer, wrk for {ctx['little_s']} s "
                     "(bound: connections / 0.05 s)", little,
                     [("client", "client"), ("bound req/s", "bound")])
-    ctx.metrics["sleep50"] = {str(conns): {"rps": r["rps"], "errors": r["errors"]}
+    ctx.metrics["sleep50"] = {str(conns): {"rps": r["rps"], "errors": r["errors"],
+                                           "mean_ms": r["mean_ms"]}
                               for conns, r in zip(LITTLE_CONNECTIONS, little)}
     return s
