@@ -4,15 +4,23 @@ Owns how each client is run (command line, CPU pinning with taskset), how
 its output is parsed, and the result every scenario records:
 requests, errors, duration_s, rps, mean/p50/p95/p99 in ms, and the server's
 CPU seconds spent during the run (so req/s per server CPU-second).
+Also holds thousands of idle keep-alive connections for the memory goal
+(IdleConnections, in this process: it raises its own soft file limit).
 Must not: start or stop servers (servers.py does), or judge results
 (report.py does). A client that fails to run raises ClientError; a request
 that fails is counted in `errors`, never dropped.
 """
 
+import errno
 import json
 import re
+import resource
+import selectors
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 LIB_DIR = Path(__file__).resolve().parent
@@ -159,6 +167,134 @@ def python_client(mode, url, requests, limit=0, cpus=None, timeout_s=600):
     if "spans_s" in raw:
         result["spans_s"] = raw["spans_s"]
     return result
+
+
+def server_times(url, count, timeout_s=30):
+    """Send count requests one after another (a new connection each) and return the
+    server's own time for each, in seconds, from its X-Process-Time header."""
+    times = []
+    for _ in range(count):
+        with urllib.request.urlopen(url, timeout=timeout_s) as r:
+            r.read()
+            header = r.headers.get("X-Process-Time")
+        if header is None:
+            raise ClientError(f"{url} answered without X-Process-Time")
+        times.append(float(header))
+    return times
+
+
+# ---------------------------------------------------------------- idle connections
+
+def raise_fd_limit(needed):
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit if needed is above
+    the soft one. Returns None if needed fits now, else why it cannot."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if needed <= soft:
+        return None
+    if hard != resource.RLIM_INFINITY and needed > hard:
+        return f"needs {needed} file descriptors, the hard limit (ulimit -Hn) is {hard}"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return None
+
+
+class IdleConnections:
+    """count keep-alive connections to 127.0.0.1:port held open by this process: each
+    sends one GET path, reads the whole answer, then stays idle until close().
+    Non-blocking sockets on one selector, at most `window` handshakes or answers
+    pending at once so that the server's accept queue never overflows.
+    `opened(n)` (optional) is called each time `every` more are idle."""
+
+    REQUEST = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    def __init__(self, port, count, path="/hello", window=256, timeout_s=120):
+        self.port, self.count, self.path = port, count, path
+        self.window, self.timeout_s = window, timeout_s
+        self.idle, self.errors = [], 0
+
+    def open(self, opened=None, every=0):
+        sel = selectors.DefaultSelector()
+        buffers, started, deadline = {}, 0, time.monotonic() + self.timeout_s
+        request = self.REQUEST % self.path.encode()
+        try:
+            while len(self.idle) + self.errors < self.count:
+                while started < self.count and len(buffers) < self.window:
+                    sock = socket.socket()
+                    sock.setblocking(False)
+                    code = sock.connect_ex(("127.0.0.1", self.port))
+                    if code not in (0, errno.EINPROGRESS):
+                        sock.close()
+                        self.errors += 1
+                    else:
+                        buffers[sock] = None  # None: connecting; bytes: reading the answer
+                        sel.register(sock, selectors.EVENT_WRITE)
+                    started += 1
+                if time.monotonic() > deadline:
+                    raise ClientError(f"idle connections: {len(self.idle)} of {self.count} "
+                                      f"open after {self.timeout_s} s")
+                for key, _ in sel.select(1.0):
+                    self._step(sel, buffers, key.fileobj, request, opened, every)
+        finally:
+            for sock in buffers:
+                sel.unregister(sock)
+                sock.close()
+                self.errors += 1
+            sel.close()
+        return self
+
+    def _step(self, sel, buffers, sock, request, opened, every):
+        def fail():
+            sel.unregister(sock)
+            del buffers[sock]
+            sock.close()
+            self.errors += 1
+        try:
+            if buffers[sock] is None:  # connected (or failed to)
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    return fail()
+                sock.send(request)  # a few dozen bytes: one send on a fresh socket
+                buffers[sock] = b""
+                sel.modify(sock, selectors.EVENT_READ)
+                return None
+            chunk = sock.recv(4096)
+        except OSError:
+            return fail()
+        if not chunk:
+            return fail()
+        data = buffers[sock] + chunk
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if not sep:
+            buffers[sock] = data
+            return None
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        if not head.startswith(b"HTTP/1.1 200") or not m:
+            return fail()
+        if len(body) < int(m.group(1)):
+            buffers[sock] = data
+            return None
+        sel.unregister(sock)
+        del buffers[sock]
+        self.idle.append(sock)
+        if opened and every and len(self.idle) % every == 0:
+            opened(len(self.idle))
+        return None
+
+    def closed_by_peer(self):
+        """How many of the idle connections the server has closed since."""
+        closed = 0
+        for sock in self.idle:
+            try:
+                if not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                    closed += 1
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        return closed
+
+    def close(self):
+        for sock in self.idle:
+            sock.close()
+        self.idle = []
 
 
 def measured(server, run, *args, **kwargs):

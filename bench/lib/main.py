@@ -3,8 +3,9 @@
 Owns the order of a run (output folder, each scenario in turn, report,
 summary), the guarantee that every server started is stopped even when a
 scenario fails or the run is interrupted, and --smoke's checks: every
-server started, answered and was stopped, report.md and every plot were
-written; never a speed threshold. Ends a smoke run with "N passed, N failed".
+server started, answered and was stopped (h2o among them), report.md and
+every plot were written, the goals table has every row; never a speed
+threshold. Ends a smoke run with "N passed, N failed".
 Must not build forkd or install packages (bench/run does, before this).
 """
 
@@ -67,6 +68,7 @@ def run_scenarios(ctx, names):
             section = report.Section(name, f"{name} (failed)", "", "")
             section.error = traceback.format_exc()
             print(section.error, file=sys.stderr, flush=True)
+        ctx.ran[name] = section.error
         took = (report.now() - started).total_seconds()
         print(f"   {name} took {took:.0f} s", flush=True)
         sections.append(section)
@@ -88,9 +90,20 @@ def smoke_checks(ctx, sections, report_path):
         checks.append((server.started, f"{where} started"))
         checks.append((server.answered, f"{where} answered"))
         checks.append((server.stopped, f"{where} stopped (exit status {server.exit_status})"))
+    kinds = {server.kind for server in ctx.all_servers if server.started and server.answered
+             and server.stopped}
+    if "throughput" in ctx.ran:
+        checks.append(("h2o" in kinds, "an h2o peer started, answered and was stopped"))
     text = report_path.read_text() if report_path.is_file() else ""
     checks.append(("## Goals" in text and len(sections) == text.count("\n## ") - 1,
                    f"{report_path.name} written with every section"))
+    # Every goal has its row, in order, with a result or the reason it has none.
+    for goal, _, measured, _, result in report.goals(ctx.metrics, ctx.ran):
+        row = f"| {goal} |"
+        ok = row in text and (result in ("met", "NOT met")
+                              or measured.startswith("not measured: "))
+        checks.append((ok, f"goal row: {goal}: {result}"))
+    checks.append((report.DROPPED_HEAD in text, "the dropped goals are named under the table"))
     return checks
 
 

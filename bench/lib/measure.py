@@ -57,6 +57,7 @@ class Context:
         self.cpu_start = cpu_snapshot()
         self.loadavg_start = loadavg()
         self.metrics = {}   # name -> value, read by report.goals()
+        self.ran = {}       # scenario -> its error text, or None: what report.goals() was fed
         self.results = {}   # scenario -> list of result dicts (results.json)
 
     def __getitem__(self, key):
@@ -71,6 +72,10 @@ class Context:
             return (f"server pinned to CPU {self.server_cpus}, client to CPU {self.client_cpus} "
                     f"(taskset)")
         return "server and client unpinned (they share all cores)"
+
+    def not_measured(self, scenario, why):
+        """Tell report.goals() why this scenario's goals have no numbers."""
+        self.metrics.setdefault("why_not", {})[scenario] = why
 
     def record(self, scenario, results):
         self.results.setdefault(scenario, []).extend(results)

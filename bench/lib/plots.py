@@ -85,3 +85,10 @@ def scaling(out_png, title, points):
     data = data_path(out_png)
     data.write_text("".join(f"{w} {m:.3f} {i:.3f}\n" for w, m, i in points))
     return gnuplot("scaling.gp", out_png, datafile=data, title=title)
+
+
+def memory(out_png, title, points):
+    """points: [(idle connections, worker RSS KiB)]."""
+    data = data_path(out_png)
+    data.write_text("".join(f"{n} {kib}\n" for n, kib in points))
+    return gnuplot("memory.gp", out_png, datafile=data, title=title)

@@ -14,7 +14,8 @@ PROFILES = {
         "wrk_s": 1, "little_s": 1,
         "block_ms": 50, "timeline_counts": (2, 3),
         "tp_rounds": 1, "tp_s": 1, "tp_all_cores": False,
-        "scale_rounds": 1, "scale_s": 1,
+        "scale_rounds": 1, "scale_s": 1, "fib_inline_n": 5,
+        "idle_conns": 1000,     # the goal says 10,000: smoke keeps it short
     },
     "quick": {
         "rounds": 1,
@@ -23,7 +24,8 @@ PROFILES = {
         "wrk_s": 1, "little_s": 5,
         "block_ms": 250, "timeline_counts": (2, 10),
         "tp_rounds": 3, "tp_s": 1, "tp_all_cores": False,
-        "scale_rounds": 1, "scale_s": 2,
+        "scale_rounds": 1, "scale_s": 2, "fib_inline_n": 20,
+        "idle_conns": 10000,
     },
     "full": {
         "rounds": 3,
@@ -32,6 +34,7 @@ PROFILES = {
         "wrk_s": 5, "little_s": 10,
         "block_ms": 1000, "timeline_counts": (2, 10),
         "tp_rounds": 5, "tp_s": 3, "tp_all_cores": True,
-        "scale_rounds": 3, "scale_s": 5,
+        "scale_rounds": 3, "scale_s": 5, "fib_inline_n": 50,
+        "idle_conns": 10000,
     },
 }

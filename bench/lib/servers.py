@@ -1,7 +1,7 @@
 """Start and stop the servers under test: forkd and its peers.
 
 Owns each server's command line (forkd, uvicorn, gunicorn with uvicorn
-workers, nginx), its run directory (config, log, pid and temp paths), the
+workers, nginx, h2o), its run directory (config, log, pid and temp paths), the
 wait until it answers, stopping it, and reading its CPU time and memory from
 /proc. Every server binds 127.0.0.1 only, on a port picked free a moment
 before.
@@ -25,6 +25,7 @@ PEERS_DIR = BENCH_DIR / "peers"
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-fastapi and friends live
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT_S = 30.0
+SINGLE_PROCESS = ("uvicorn", "h2o")  # kinds whose one process does all the serving
 STOP_TIMEOUT_S = 15.0
 
 
@@ -147,7 +148,8 @@ class Server:
                                   + self.log_text()[-2000:])
             lines_ok = (self.ready_line is None
                         or self.log_text().count(self.ready_line) >= self.ready_count)
-            if lines_ok and len(self.worker_pids()) >= self.workers and http_ok(self.url("/healthz")):
+            processes = 1 if self.kind in SINGLE_PROCESS else self.workers
+            if lines_ok and len(self.worker_pids()) >= processes and http_ok(self.url("/healthz")):
                 self.started = True
                 self.remember()
                 return self
@@ -161,8 +163,9 @@ class Server:
 
     def worker_pids(self):
         """The processes that serve requests: the master's children (forkd, nginx,
-        gunicorn), or uvicorn's single process itself (its pool children are helpers)."""
-        if self.kind == "uvicorn":
+        gunicorn), or the single process itself: uvicorn (its pool children are helpers)
+        and h2o (its workers are threads; its child is a crash-report helper)."""
+        if self.kind in SINGLE_PROCESS:
             return [self.pid]
         kids = []
         for pid in descendants(self.pid):
@@ -287,6 +290,21 @@ def nginx(run_dir, workers, cpus=None, label=None):
     return Server(label or f"nginx w{workers}", "nginx", workers, port, argv, run_dir, cpus)
 
 
+def h2o(run_dir, workers, cpus=None, label=None):
+    port = free_port()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "hello.txt").write_text("hello")
+    (run_dir / "ok.txt").write_text("ok")
+    template = (PEERS_DIR / "h2o.conf.in").read_text()
+    conf = (template.replace("@USER@", "user: root" if os.geteuid() == 0 else "")
+            .replace("@THREADS@", str(workers)).replace("@PORT@", str(port))
+            .replace("@PREFIX@", str(run_dir)))
+    (run_dir / "h2o.conf").write_text(conf)
+    return Server(label or f"h2o w{workers}", "h2o", workers, port,
+                  ["h2o", "-c", str(run_dir / "h2o.conf")], run_dir, cpus,
+                  ready_line=None)  # h2o says so in error.log; /healthz is enough
+
+
 class Fleet:
     """The servers of one scenario: started together, stopped together, all recorded."""
 
@@ -299,7 +317,8 @@ class Fleet:
         if kind == "forkd":
             server = forkd(self.ctx.forkd_bin, run_dir, **kw)
         else:
-            server = {"uvicorn": uvicorn, "gunicorn": gunicorn, "nginx": nginx}[kind](run_dir, **kw)
+            server = {"uvicorn": uvicorn, "gunicorn": gunicorn, "nginx": nginx,
+                      "h2o": h2o}[kind](run_dir, **kw)
         self.servers.append(server)
         self.ctx.all_servers.append(server)
         server.wait_ready()

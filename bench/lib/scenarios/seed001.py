@@ -5,7 +5,8 @@ offload modes next to the seed's own FastAPI /wait (def + time.sleep) and
 /asyncwait (async def + asyncio.sleep), each hit by a sequential client, a
 thread-pool client and an asynchronous client (stdlib asyncio, and wrk with
 100 connections); then all of it again while a long /fib/N keeps one worker
-busy. Feeds the goal "/sleep/50 at 100 connections >= 98% of 2000/s".
+busy; then Little's law at 100 and 1000 connections. Feeds the goals
+"/sleep/50 at 100 and 1000 connections >= 98% of connections / 0.05 s".
 """
 
 import threading
@@ -88,14 +89,24 @@ def phase(ctx, targets, hog):
     return medians, cases
 
 
+LITTLE_CONNECTIONS = (100, 1000)
+
+
 def littles_law(ctx, forkd):
-    """wrk -c100 on the timer for long enough that the requests still in flight at
-    the end (up to 100, uncounted by wrk) cost little: 100 / (2000 x little_s)."""
+    """wrk -cN on the timer for N in LITTLE_CONNECTIONS, alternated, for long enough
+    that the requests still in flight at the end (up to N, uncounted by wrk) cost
+    little: N / (N / 0.05 x little_s) = 0.05 / little_s of the bound."""
     _, client_cpus = ctx.pinning(True)
-    runs = alternate([("little", lambda: measured(
-        forkd, wrk, forkd.url("/sleep/50"), 100, ctx["little_s"], cpus=client_cpus,
-        scratch=ctx.data))], ctx["rounds"])
-    return dict(runs["little"], target="forkd /sleep/50 timer")
+    cases = []
+    for conns in LITTLE_CONNECTIONS:
+        def thunk(conns=conns):
+            r = measured(forkd, wrk, forkd.url("/sleep/50"), conns, ctx["little_s"],
+                         cpus=client_cpus, scratch=ctx.data)
+            r.update(target="forkd /sleep/50 timer", bound=f"{conns / 0.05:.0f}")
+            return r
+        cases.append((conns, thunk))
+    medians = alternate(cases, ctx["rounds"])
+    return [medians[conns] for conns in LITTLE_CONNECTIONS]
 
 
 def run(ctx):
@@ -105,8 +116,9 @@ def run(ctx):
                 "1000 requests; then the same while `/fib/42` hogs the server.",
                 "a sequential client sees ~1/0.05 = 20 req/s whatever the server; only "
                 "concurrent clients show the server. 100 connections x 50 ms bound throughput at "
-                "2000 req/s (Little's law). Under a CPU hog, forkd's offloaded /fib runs on a "
-                "thread while the event loop keeps serving; FastAPI's GIL is shared.")
+                "2000 req/s (Little's law), 1000 connections at 20000 req/s. Under a CPU hog, "
+                "forkd's offloaded /fib runs on a thread while the event loop keeps serving; "
+                "FastAPI's GIL is shared.")
     s.setup += [
         ctx.pinning_note(True),
         "one worker each: forkd -w 1 --threads 40 (40 = FastAPI's default thread pool, so "
@@ -132,7 +144,7 @@ def run(ctx):
         hogged, _ = phase(ctx, targets, hog=True)
         little = littles_law(ctx, forkd)
     keys = [key for key, _ in cases]
-    results = [idle[k] for k in keys] + [hogged[k] for k in keys]
+    results = [idle[k] for k in keys] + [hogged[k] for k in keys] + little
     ctx.record(KEY, results)
     s.results_table("50 ms wait, one worker (medians)", [idle[k] for k in keys],
                     [("client", "client"), ("target", "target")], summary=False)
@@ -147,7 +159,10 @@ def run(ctx):
         title = "50 ms wait: req/s by client" + (" — with a /fib hog" if tag == "hog" else "")
         s.plot(bars(png, title, "requests/s (log scale)", labels, client_names, values),
                f"seed 001, {tag}: requests/s per client and target")
-    s.results_table(f"Little's law: forkd /sleep/50 timer, wrk -c100 for {ctx['little_s']} s "
-                    "(ceiling 100 / 0.05 s = 2000 req/s)", [little], [("client", "client")])
-    ctx.metrics["sleep50_c100_rps"] = little["rps"]
+    s.results_table(f"Little's law: forkd /sleep/50 timer, wrk for {ctx['little_s']} s "
+                    "(bound: connections / 0.05 s)", little,
+                    [("client", "client"), ("bound req/s", "bound")])
+    ctx.metrics["sleep50"] = {str(conns): {"rps": r["rps"], "errors": r["errors"],
+                                           "mean_ms": r["mean_ms"]}
+                              for conns, r in zip(LITTLE_CONNECTIONS, little)}
     return s
