@@ -16,6 +16,24 @@
 
 namespace forkd::app {
 
+// What an endpoint's handler computes: the answer, and how long the client
+// waits after the computation (the table's Wait says how: a timer or a
+// blocking sleep). Built wherever the row's Place says, so handlers are pure
+// and safe on any thread.
+struct Work {
+    http::Response response;
+    uint64_t wait_ns = 0;
+};
+// `param` is the route's path parameter (n or ms, within the limits), 0 without one.
+using EndpointHandler = Work (*)(uint64_t param);
+
+// The handlers of the endpoint table (app/table.hpp).
+Work hello_work(uint64_t);
+Work sleep_work(uint64_t ms);         // {"slept_ms"} after ms
+Work fib_work(uint64_t n);            // F(n)
+Work fibo_sleep_work(uint64_t n);     // F(n), then F(n)/1e6 s
+uint64_t timer_ms(uint64_t wait_ns);  // a wait for a uv timer, rounded up: never shorter
+
 // GET /hello: text/plain "hello".
 http::Response hello_response();
 
@@ -32,11 +50,6 @@ http::Response fibo_sleep_response(int n, uint64_t f);
 inline uint64_t fibo_sleep_ns(uint64_t f)
 {
     return f * 1000;
-}
-// The same, rounded up to whole milliseconds for a uv timer (never shorter).
-inline uint64_t fibo_sleep_timer_ms(uint64_t f)
-{
-    return (f + 999) / 1000;
 }
 
 // f / 1e6 as an exact decimal with six places ("0.006765", "102.334155").
@@ -63,5 +76,9 @@ http::Response queue_full_response();
 // 500: the app could not do what it planned (a libuv call or an allocation
 // failed); `what` says which, for the client and the log.
 http::Response internal_error_response(const std::string& what);
+
+// 500 "internal error: out of memory", built without throwing (an empty
+// 500 when even that cannot be allocated).
+http::Response out_of_memory_response() noexcept;
 
 }  // namespace forkd::app

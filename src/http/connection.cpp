@@ -229,7 +229,7 @@ int Connection::accept(uv_stream_t* server, Context& ctx)
     return c->closing_ ? UV_EIO : 0;
 }
 
-void Connection::respond(Response&& response)
+void Connection::respond(Response&& response, uint32_t tag)
 {
     if (!answer_pending_) {
         spdlog::error("http: respond() without a pending request (answered twice?)");
@@ -250,7 +250,7 @@ void Connection::respond(Response&& response)
     bool keep_alive =
         request.keep_alive && ctx_.limits.keepalive_ms > 0 && (!(draining_ || ctx_.draining) || more_buffered);
     ++requests_served_;
-    queue(response, keep_alive, duration_ns);
+    queue(response, keep_alive, duration_ns, tag);
     if (keep_alive) {
         parser_.next();
     } else {
@@ -356,7 +356,7 @@ void Connection::process()
 }
 
 // Serialise one response into out_ and report it to the handler.
-void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns)
+void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns, uint32_t tag)
 {
     const Request& request = parser_.request();
     HeadOptions options;
@@ -368,7 +368,7 @@ void Connection::queue(const Response& response, bool keep_alive, uint64_t durat
     serialize(response, options, out_);
     std::size_t bytes = out_.size() - before;
     ctx_.bytes_out += bytes;
-    ctx_.handler->on_response(*this, request, response.status, bytes, duration_ns);
+    ctx_.handler->on_response(*this, request, Sent{response.status, bytes, duration_ns, tag});
 }
 
 // The connection answers a bad or late request itself, then closes.

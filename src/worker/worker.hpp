@@ -7,6 +7,8 @@
 #pragma once
 
 #include <sys/types.h>
+
+#include <cstdint>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -29,6 +31,15 @@ struct Spec {
     stats::WorkerEntry* scoreboard = nullptr;
     pid_t master_pid = 0;
 };
+
+// The tick's period for a heartbeat `timeout` (seconds): a quarter of it,
+// within 10 ms .. 1 s, so that a healthy loop never looks blocked.
+uint64_t tick_ms(double timeout_s);
+
+// After how many requests a worker asks to be recycled: max_requests plus
+// a jitter in [0, jitter] drawn from `seed`, so that workers never all go at
+// once; 0 (never) when max_requests is 0.
+uint64_t recycle_after(int max_requests, int jitter, unsigned seed);
 
 // Serve until told to stop; returns the process exit code. Call in the child
 // right after fork, with signal dispositions reset and the mask cleared.

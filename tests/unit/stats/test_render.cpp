@@ -13,8 +13,10 @@
 #include "stats/render.hpp"
 #include "stats/sampler.hpp"
 #include "stats/snapshot.hpp"
+#include "tests/unit/stats/endpoint_fixture.hpp"
 
 using namespace forkd::stats;
+using namespace endpoint_fixture;
 using nlohmann::json;
 
 namespace {
@@ -53,7 +55,7 @@ Snapshot known_snapshot()
 TEST_CASE("/stats JSON follows the documented schema")
 {
     const Snapshot snap = known_snapshot();
-    const json j = json::parse(render_json(snap, ServedBy{103, 1, 3}));
+    const json j = json::parse(render_json(snap, ServedBy{103, 1, 3}, labels));
 
     CHECK(j["served_by"] == json{{"pid", 103}, {"slot", 1}, {"generation", 3}});
     CHECK(j["worker"]["pid"] == 103);
@@ -126,7 +128,7 @@ TEST_CASE("/stats JSON follows the documented schema")
     CHECK(s1["last_exit"]["at_ms"] == 1700000000500);
     CHECK(j["slots"][0]["last_exit"].is_null());
 
-    REQUIRE(j["endpoints"].size() == endpoint_count);
+    REQUIRE(j["endpoints"].size() == labels.size());  // one per label handed in
     std::map<std::string, json> by_key;
     for (const json& e : j["endpoints"])
         by_key[e["route"].get<std::string>() + " " + e["mode"].get<std::string>()] = e;
@@ -145,7 +147,7 @@ TEST_CASE("/stats JSON follows the documented schema")
 TEST_CASE("/stats JSON of an empty board")
 {
     Scoreboard sb(2);
-    const json j = json::parse(render_json(take_snapshot(sb), ServedBy{1, 0, 1}));
+    const json j = json::parse(render_json(take_snapshot(sb), ServedBy{1, 0, 1}, labels));
     CHECK(j["workers"].empty());
     CHECK(j["worker"].is_null());
     CHECK(j["totals"]["requests"] == 0);
@@ -155,7 +157,7 @@ TEST_CASE("/stats JSON of an empty board")
 
 TEST_CASE("/metrics is well-formed Prometheus text")
 {
-    const std::string text = render_prometheus(known_snapshot());
+    const std::string text = render_prometheus(known_snapshot(), labels);
     const std::regex sample_re(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$)");
     const std::regex type_re(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
     std::map<std::string, std::string> types;  // family -> type
@@ -214,12 +216,12 @@ TEST_CASE("/metrics is well-formed Prometheus text")
     CHECK(samples["forkd_workers{state=\"ready\"}"] == 2);
 
     // The histogram: cumulative, monotone, +Inf equals _count.
-    const std::string labels = "route=\"/sleep/{ms}\",mode=\"timer\"";
-    CHECK(samples["forkd_request_duration_seconds_count{" + labels + "}"] == 10);
-    CHECK(samples["forkd_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"}"] == 10);
-    CHECK(samples["forkd_request_duration_seconds_bucket{" + labels + ",le=\"0.05\"}"] == 0);
-    CHECK(samples["forkd_request_duration_seconds_bucket{" + labels + ",le=\"0.25\"}"] == 10);
-    CHECK(samples["forkd_request_duration_seconds_sum{" + labels + "}"] == doctest::Approx(1.0));
+    const std::string sleep_labels = "route=\"/sleep/{ms}\",mode=\"timer\"";
+    CHECK(samples["forkd_request_duration_seconds_count{" + sleep_labels + "}"] == 10);
+    CHECK(samples["forkd_request_duration_seconds_bucket{" + sleep_labels + ",le=\"+Inf\"}"] == 10);
+    CHECK(samples["forkd_request_duration_seconds_bucket{" + sleep_labels + ",le=\"0.05\"}"] == 0);
+    CHECK(samples["forkd_request_duration_seconds_bucket{" + sleep_labels + ",le=\"0.25\"}"] == 10);
+    CHECK(samples["forkd_request_duration_seconds_sum{" + sleep_labels + "}"] == doctest::Approx(1.0));
     const std::string hello = "route=\"/hello\",mode=\"inline\"";
     double prev = 0;
     for (const char* le : {"5e-05", "0.0001", "0.001", "0.01", "0.1", "1", "10", "60", "+Inf"}) {
@@ -237,6 +239,6 @@ TEST_CASE("label values are escaped")
     s.last_exit.reason = "a \"quoted\\\" reason\nline";
     s.last_exit.at_ms = 1000;
     snap.slots.push_back(s);
-    const std::string text = render_prometheus(snap);
+    const std::string text = render_prometheus(snap, labels);
     CHECK(text.find("reason=\"a \\\"quoted\\\\\\\" reason\\nline\"} 1\n") != std::string::npos);
 }

@@ -15,8 +15,10 @@
 #include "stats/report.hpp"
 #include "stats/sampler.hpp"
 #include "stats/snapshot.hpp"
+#include "tests/unit/stats/endpoint_fixture.hpp"
 
 using namespace forkd::stats;
+using namespace endpoint_fixture;
 
 namespace {
 
