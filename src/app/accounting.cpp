@@ -63,20 +63,21 @@ void Accounting::sent(const http::Connection& conn, const http::Request& request
 {
     if (access_log_ != nullptr)
         write_access_record(*access_log_, conn, request, sent, identity_.slot);
+    count(sent);
+}
+
+void Accounting::count(const http::Sent& sent) noexcept
+{
     stats::record_response(*entry_, endpoint_of(sent.tag), sent.status, sent.duration_ns);
+    // The sum of every watched Context, so the stored figure only grows; a
+    // Context counts what it read and wrote before this response.
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
-    bool any = false;
     for (const http::Context* ctx : watched_) {
         if (ctx == nullptr)
             continue;
         bytes_in += ctx->bytes_in;
         bytes_out += ctx->bytes_out;
-        any = true;
-    }
-    if (!any) {  // nothing watched (tests): this connection's Context is all there is
-        bytes_in = conn.context().bytes_in;
-        bytes_out = conn.context().bytes_out;
     }
     entry_->bytes_in.store(bytes_in, std::memory_order_relaxed);
     entry_->bytes_out.store(bytes_out, std::memory_order_relaxed);

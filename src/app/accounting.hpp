@@ -48,9 +48,11 @@ public:
     void loop_free();
     // Its answer was handed to the connection (no longer in flight).
     void request_answered();
-    // A response was queued: count it for its endpoint, store the byte
-    // totals, write the access-log line.
+    // A response was queued: write the access-log line, and count() it.
     void sent(const http::Connection& conn, const http::Request& request, const http::Sent& sent) noexcept;
+    // Count a response for its endpoint (the tag) and store the byte totals
+    // of the watched Contexts.
+    void count(const http::Sent& sent) noexcept;
 
     // /stats (JSON) or /metrics (Prometheus): the whole board now.
     http::Response stats_page(bool prometheus) const;

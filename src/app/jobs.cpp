@@ -20,8 +20,8 @@ struct WorkJob : offload::Job {
     Timers* timers = nullptr;
     http::Connection* conn = nullptr;
     std::size_t endpoint = 0;
-    uint64_t param = 0;  // n or ms
-    Work work;           // built on the pool thread
+    uint64_t param = 0;   // n or ms
+    Work work;            // built on the pool thread
     bool failed = false;  // run() could not build the answer
 };
 
@@ -61,8 +61,8 @@ void job_done(offload::Job* base) noexcept
 
 }  // namespace
 
-bool submit_job(offload::Pool& pool, Responder& responder, Timers& timers, http::Connection& conn,
-                std::size_t endpoint, uint64_t param, http::Response& now)
+bool submit_job(offload::Pool& pool, Responder& responder, Timers& timers, http::Connection& conn, std::size_t endpoint,
+                uint64_t param, http::Response& now)
 {
     if (pool.threads() == 0) {
         // plan() refuses this when settings.threads is 0; a pool built

@@ -20,7 +20,7 @@ namespace forkd::app {
 // Run row `endpoint` of the table for `conn` on the pool. true: answer `now`
 // at once (no threads, the queue is full, out of memory); false: the job
 // answers through `responder`, or through `timers` after the row's wait.
-bool submit_job(offload::Pool& pool, Responder& responder, Timers& timers, http::Connection& conn,
-                std::size_t endpoint, uint64_t param, http::Response& now);
+bool submit_job(offload::Pool& pool, Responder& responder, Timers& timers, http::Connection& conn, std::size_t endpoint,
+                uint64_t param, http::Response& now);
 
 }  // namespace forkd::app

@@ -28,7 +28,7 @@ protected:
 
 class Timers {
 public:
-    Timers(uv_loop_t* loop, Responder& responder) : loop_(loop), responder_(responder) {}
+    Timers(uv_loop_t* loop, Responder& responder) : loop_(loop), responder_(responder) { }
     Timers(const Timers&) = delete;
     Timers& operator=(const Timers&) = delete;
 
