@@ -1,10 +1,11 @@
-// app/endpoints.hpp: the bodies the endpoints answer with, as pure functions.
+// app/endpoints.hpp: the endpoints' handlers and the bodies they answer with, as pure functions.
 //
 // Owns the exact text of every app response (DESIGN.md, "Endpoints"): the
-// successful answers and the app's own errors (403, 503). They are built
-// here, apart from the loop, so that tests can check them byte for byte and
-// pool threads can build them. Does not decide which one to send (routes),
-// nor send them (app.cpp).
+// successful answers and the app's own errors (403, 500, 503), and the
+// handlers that the endpoint table's rows name (hello_work, fib_work...).
+// They are built here, apart from the loop, so that tests can check them
+// byte for byte and pool threads can run them. Does not decide which one to
+// run (routes.cpp, table.hpp), nor where (dispatch.cpp), nor send them.
 #pragma once
 
 #include <cstdint>

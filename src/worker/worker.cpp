@@ -14,7 +14,6 @@
 #include <csignal>
 #include <ctime>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -39,9 +38,20 @@ namespace {
 // While draining, a keep-alive connection idle this long is closed.
 constexpr uint64_t drain_idle_ms = 1000;
 
+// The result of a libuv set-up call: false if it failed, which is logged
+// here, once, with what it was ("uv_signal_start(SIGTERM): EINVAL").
+bool set_up(int rc, std::string_view call, std::string_view what = {})
+{
+    if (rc != 0 && what.empty())
+        spdlog::critical("{}: {}", call, uv_err_name(rc));
+    else if (rc != 0)
+        spdlog::critical("{}({}): {}", call, what, uv_err_name(rc));
+    return rc == 0;
+}
+
 class Worker {
 public:
-    explicit Worker(const Spec& spec);
+    explicit Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings) { }
     int run();
 
 private:
@@ -103,10 +113,6 @@ const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
     {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1},
 }};
 
-Worker::Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings)
-{
-}
-
 int Worker::boot()
 {
     // Die with the master: no orphan keeps the port. PDEATHSIG covers a master
@@ -129,13 +135,10 @@ int Worker::boot()
         return exit_boot_failed;
     }
 
-    int rc = uv_loop_init(&loop_);
-    if (rc != 0) {
-        spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
+    if (!set_up(uv_loop_init(&loop_), "uv_loop_init"))
         return exit_boot_failed;
-    }
     pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads), std::size_t(settings_.offload_queue));
-    if ((rc = pool_->start()) != 0)
+    if (pool_->start() != 0)
         return exit_boot_failed;  // logged by the pool
     accounting_ =
         std::make_unique<app::Accounting>(spec_.scoreboard, app::WorkerIdentity{spec_.slot, spec_.generation});
@@ -153,12 +156,10 @@ int Worker::boot()
     admin_ctx_.handler = admin_.get();
 
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
-        if ((rc = uv_signal_init(&loop_, &signals_[i])) != 0) {
-            spdlog::critical("uv_signal_init({}): {}", signal_table[i].name, uv_err_name(rc));
+        if (!set_up(uv_signal_init(&loop_, &signals_[i]), "uv_signal_init", signal_table[i].name))
             return exit_boot_failed;
-        }
         signals_[i].data = this;
-        rc = uv_signal_start(
+        const int rc = uv_signal_start(
             &signals_[i],
             [](uv_signal_t* h, int signum) noexcept {
                 auto* self = static_cast<Worker*>(h->data);
@@ -170,27 +171,21 @@ int Worker::boot()
                 }
             },
             signal_table[i].signum);
-        if (rc != 0) {
-            spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
+        if (!set_up(rc, "uv_signal_start", signal_table[i].name))
             return exit_boot_failed;
-        }
     }
 
     http::date::refresh();
     for (uv_timer_t* timer : {&tick_, &graceful_timer_, &drain_idle_timer_}) {
-        if ((rc = uv_timer_init(&loop_, timer)) != 0) {
-            spdlog::critical("uv_timer_init: {}", uv_err_name(rc));
+        if (!set_up(uv_timer_init(&loop_, timer), "uv_timer_init"))
             return exit_boot_failed;
-        }
         timer->data = this;
     }
     const uint64_t every_ms = tick_ms(settings_.timeout);
-    rc = uv_timer_start(
+    const int rc = uv_timer_start(
         &tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }, every_ms, every_ms);
-    if (rc != 0) {
-        spdlog::critical("uv_timer_start(tick): {}", uv_err_name(rc));
+    if (!set_up(rc, "uv_timer_start", "tick"))
         return exit_boot_failed;
-    }
     max_requests_ = recycle_after(settings_.max_requests, settings_.max_requests_jitter,
                                   unsigned(getpid()) ^ unsigned(uv_hrtime()));
 
@@ -203,16 +198,14 @@ int Worker::boot()
         auto l = std::make_unique<Listener>();
         l->self = this;
         l->ctx = ctx;
-        if ((rc = uv_tcp_init(&loop_, &l->tcp)) != 0) {
-            spdlog::critical("uv_tcp_init for fd {}: {}", fd, uv_err_name(rc));
+        const std::string which = "fd " + std::to_string(fd);
+        if (!set_up(uv_tcp_init(&loop_, &l->tcp), "uv_tcp_init", which))
             return exit_boot_failed;
-        }
         l->tcp.data = l.get();
-        if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
-            (rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection)) != 0) {
-            spdlog::critical("listen on fd {}: {}", fd, uv_err_name(rc));
+        if (!set_up(uv_tcp_open(&l->tcp, fd), "uv_tcp_open", which) ||
+            !set_up(uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection),
+                    "uv_listen", which))
             return exit_boot_failed;
-        }
         listeners_.push_back(std::move(l));
     }
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
@@ -306,9 +299,8 @@ void Worker::begin_drain()
     draining_ = true;
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
     spdlog::debug("draining {} connections", open_connections());
-    for (auto& l : listeners_) {
+    for (auto& l : listeners_)
         uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
-    }
     ctx_.draining = admin_ctx_.draining = true;  // http/'s copy: responses say Connection: close
     // Keep-alive connections are not closed at once: a client may be
     // sending its next request on one right now, and would see the close
@@ -328,7 +320,6 @@ void Worker::begin_drain()
         std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
     if (rc != 0)
         spdlog::error("uv_timer_start(drain idle): {}; idle connections close at graceful_timeout", uv_err_name(rc));
-    uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
     rc = uv_timer_start(
         &graceful_timer_,
         [](uv_timer_t* t) noexcept {
@@ -340,7 +331,7 @@ void Worker::begin_drain()
             self->each_connection([](http::Connection& c) { c.close(); });
             self->finish_if_drained();
         },
-        grace_ms, 0);
+        uint64_t(settings_.graceful_timeout * 1000), 0);
     if (rc != 0)
         spdlog::error("uv_timer_start(graceful): {}; connections are not cut at graceful_timeout", uv_err_name(rc));
     finish_if_drained();
@@ -398,22 +389,6 @@ int Worker::run()
 }
 
 }  // namespace
-
-uint64_t tick_ms(double timeout_s)
-{
-    // The tick is also the heartbeat the master's watchdog reads: beat often
-    // enough that a healthy loop never looks blocked for `timeout`.
-    return std::clamp<uint64_t>(uint64_t(timeout_s * 1000 / 4), 10, 1000);
-}
-
-uint64_t recycle_after(int max_requests, int jitter, unsigned seed)
-{
-    if (max_requests <= 0)
-        return 0;
-    std::minstd_rand random(seed);
-    const auto spread = uint64_t(jitter > 0 ? jitter : 0);
-    return uint64_t(max_requests) + (spread ? random() % (spread + 1) : 0);
-}
 
 int run(const Spec& spec)
 {

@@ -21,7 +21,7 @@ struct WaitHandler final : http::Handler, app::Responder {
     app::Timers timers;
     std::vector<uint32_t> tags;  // from on_response, in order
 
-    explicit WaitHandler(uv_loop_t* loop) : timers(loop, *this) {}
+    explicit WaitHandler(uv_loop_t* loop) : timers(loop, *this) { }
 
     void on_request(http::Connection& conn, const http::Request& request) noexcept override
     {
