@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/table.hpp"
 #include "config/cli.hpp"
 #include "config/load.hpp"
 #include "forkd_version.h"
@@ -40,6 +41,10 @@ int main(int argc, char** argv)
     case CommandLine::Action::serve: break;
     }
 
+    // The mode names the config accepts are the endpoint table's (config
+    // sits below app, so it is told): before any configuration is read, and
+    // for every reload after.
+    forkd::config::set_mode_keys(forkd::app::mode_keys());
     forkd::config::Settings settings;
     try {
         settings = forkd::config::load(cmd);

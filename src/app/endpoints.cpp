@@ -3,6 +3,9 @@
 // Plain string building: safe on any thread, no loop, no globals.
 #include "app/endpoints.hpp"
 
+#include "app/fib.hpp"
+#include "app/table.hpp"
+
 namespace forkd::app {
 
 namespace {
@@ -46,6 +49,32 @@ http::Response fibo_sleep_response(int n, uint64_t f)
                 ",\"slept_s\":" + micro_to_seconds_text(f) + "}");
 }
 
+Work hello_work(uint64_t)
+{
+    return {hello_response(), 0};
+}
+
+Work sleep_work(uint64_t ms)
+{
+    return {sleep_response(ms), ms * 1000000};
+}
+
+Work fib_work(uint64_t n)
+{
+    return {fib_response(int(n), fib(int(n))), 0};
+}
+
+Work fibo_sleep_work(uint64_t n)
+{
+    const uint64_t f = fib(int(n));
+    return {fibo_sleep_response(int(n), f), fibo_sleep_ns(f)};
+}
+
+uint64_t timer_ms(uint64_t wait_ns)
+{
+    return (wait_ns + 999999) / 1000000;
+}
+
 http::Response healthz_response(bool draining)
 {
     http::Response response;
@@ -57,14 +86,14 @@ http::Response healthz_response(bool draining)
 
 http::Response stats_response(const stats::Snapshot& snap, const stats::ServedBy& served_by)
 {
-    return json(stats::render_json(snap, served_by));
+    return json(stats::render_json(snap, served_by, endpoint_labels()));
 }
 
 http::Response metrics_response(const stats::Snapshot& snap)
 {
     http::Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = stats::render_prometheus(snap);
+    response.body = stats::render_prometheus(snap, endpoint_labels());
     return response;
 }
 
@@ -90,6 +119,17 @@ http::Response queue_full_response()
 http::Response internal_error_response(const std::string& what)
 {
     return http::error_response(500, "internal error: " + what);
+}
+
+http::Response out_of_memory_response() noexcept
+{
+    try {
+        return internal_error_response("out of memory");
+    } catch (...) {
+        http::Response response;
+        response.status = 500;
+        return response;
+    }
 }
 
 }  // namespace forkd::app

@@ -1,4 +1,4 @@
-// app/routes.cpp: the route table, parameters, modes and limits (see routes.hpp).
+// app/routes.cpp: matching, parameters, modes and limits (see routes.hpp).
 //
 // Pure: reads the request and the settings, returns a Plan. Touches no loop,
 // no pool, no connection. The order of the checks is part of the contract:
@@ -16,23 +16,31 @@ namespace forkd::app {
 
 namespace {
 
-struct RouteEntry {
-    std::string_view path;  // exact path, or the prefix before the parameter
-    Route route;
-    std::string_view param_name;  // empty: the path is matched exactly
+// "/fib/{n}" -> "/fib/" and "n"; "/hello" -> "/hello" and "".
+struct Pattern {
+    std::string_view prefix;
+    std::string_view param_name;
 };
 
-constexpr std::array<RouteEntry, 7> route_table = {{
-    {"/hello", Route::hello, ""},
-    {"/sleep/", Route::sleep, "ms"},
-    {"/fib/", Route::fib, "n"},
-    {"/fibo_sleep/", Route::fibo_sleep, "n"},
-    {"/healthz", Route::healthz, ""},
-    {"/stats", Route::stats, ""},
-    {"/metrics", Route::metrics, ""},
-}};
+Pattern split(std::string_view pattern)
+{
+    const auto brace = pattern.find('{');
+    if (brace == std::string_view::npos)
+        return {pattern, {}};
+    return {pattern.substr(0, brace), pattern.substr(brace + 1, pattern.size() - brace - 2)};
+}
 
-constexpr std::string_view all_routes = "/hello, /sleep/{ms}, /fib/{n}, /fibo_sleep/{n}, /healthz, /stats, /metrics";
+// "/hello, /sleep/{ms}, ...": every route, for the 404 message.
+std::string all_routes()
+{
+    std::string out;
+    for (const RouteRow& row : route_table) {
+        if (!out.empty())
+            out += ", ";
+        out += row.pattern;
+    }
+    return out;
+}
 
 // Client text echoed in an error message: at most 64 bytes, printable ASCII
 // only (the rest becomes '?'), in double quotes. JSON escaping of quotes and
@@ -62,27 +70,30 @@ std::string join(std::span<const std::string_view> names)
     return out;
 }
 
-// The mode from ?mode=, or the configured default when absent (or empty).
-// false (and plan.response set to a 400) when it names no mode of this route.
-template <class Mode> bool read_mode(const http::Request& request, Route route, Mode fallback, Mode& out, Plan& plan)
+// The row for ?mode=, or for the configured default when absent (or empty).
+// false (and plan.answer set to a 400) when it names no mode of this route.
+bool read_mode(const http::Request& request, const config::Settings& settings, Plan& plan)
 {
-    std::string_view text = request.query_param("mode");
-    if (text.empty()) {
-        out = fallback;
+    const RouteRow& route = route_row(plan.route);
+    std::string_view mode = request.query_param("mode");
+    if (route.default_mode == nullptr) {
+        plan.endpoint = find_endpoint(plan.route, "");  // ?mode= means nothing here
         return true;
     }
-    if (config::parse_mode(text, out))
+    if (mode.empty())
+        mode = settings.endpoints.*route.default_mode;
+    plan.endpoint = find_endpoint(plan.route, mode);
+    if (plan.endpoint != other_endpoint)
         return true;
-    plan.response = http::error_response(400, "unknown mode " + quoted(text) + " for " + route_pattern(route) +
-                                                  "; allowed: " + join(config::mode_names<Mode>()));
+    plan.answer = http::error_response(400, "unknown mode " + quoted(mode) + " for " + std::string(route.pattern) +
+                                                "; allowed: " + join(mode_names(plan.route)));
     return false;
 }
 
 Plan refuse(int status, const std::string& message)
 {
     Plan plan;
-    plan.action = Action::respond;
-    plan.response = http::error_response(status, message);
+    plan.answer = http::error_response(status, message);
     return plan;
 }
 
@@ -115,7 +126,7 @@ void check_limits(const config::Settings& settings, Plan& plan)
         } else if (plan.route == Route::fibo_sleep) {
             // The sleep that follows is a sleep too: sleep_max_ms bounds it.
             const uint64_t f = fib_fast(int(value));
-            const uint64_t sleep_ms = fibo_sleep_timer_ms(f);
+            const uint64_t sleep_ms = timer_ms(fibo_sleep_ns(f));
             if (endpoints.sleep_max_ms < 0 || sleep_ms > uint64_t(endpoints.sleep_max_ms))
                 problem = "n = " + std::to_string(value) + " would sleep F(n)/1e6 = " + micro_to_seconds_text(f) +
                           " s, past sleep_max_ms (" + std::to_string(endpoints.sleep_max_ms) + ")";
@@ -124,26 +135,12 @@ void check_limits(const config::Settings& settings, Plan& plan)
     default: break;
     }
     if (!problem.empty()) {
-        plan.action = Action::respond;
-        plan.response = http::error_response(400, problem);
+        plan.endpoint = other_endpoint;
+        plan.answer = http::error_response(400, problem);
     }
 }
 
 }  // namespace
-
-const char* route_pattern(Route route)
-{
-    switch (route) {
-    case Route::hello: return "/hello";
-    case Route::sleep: return "/sleep/{ms}";
-    case Route::fib: return "/fib/{n}";
-    case Route::fibo_sleep: return "/fibo_sleep/{n}";
-    case Route::healthz: return "/healthz";
-    case Route::stats: return "/stats";
-    case Route::metrics: return "/metrics";
-    }
-    return "?";
-}
 
 ParamError parse_decimal(std::string_view text, uint64_t& out)
 {
@@ -169,14 +166,15 @@ ParamError parse_decimal(std::string_view text, uint64_t& out)
 Match match(std::string_view path)
 {
     Match m;
-    for (const RouteEntry& entry : route_table) {
+    for (const RouteRow& row : route_table) {
+        const Pattern entry = split(row.pattern);
         if (entry.param_name.empty()) {
-            if (path != entry.path)
+            if (path != entry.prefix)
                 continue;
         } else {
-            if (!path.starts_with(entry.path))
+            if (!path.starts_with(entry.prefix))
                 continue;
-            std::string_view text = path.substr(entry.path.size());
+            std::string_view text = path.substr(entry.prefix.size());
             if (text.find('/') != std::string_view::npos)
                 continue;  // "/fib/10/" or "/fib/1/2": no such path
             m.param_name = entry.param_name;
@@ -192,55 +190,21 @@ Match match(std::string_view path)
             }
         }
         m.found = true;
-        m.route = entry.route;
+        m.route = row.route;
         return m;
     }
     return m;
-}
-
-bool uses_pool(Action action)
-{
-    switch (action) {
-    case Action::hello_offload:
-    case Action::sleep_offload:
-    case Action::fib_offload:
-    case Action::fibo_sleep_par:
-    case Action::fibo_sleep_offload: return true;
-    default: return false;
-    }
-}
-
-const char* to_string(Action action)
-{
-    switch (action) {
-    case Action::respond: return "respond";
-    case Action::hello_inline: return "hello_inline";
-    case Action::hello_offload: return "hello_offload";
-    case Action::sleep_timer: return "sleep_timer";
-    case Action::sleep_offload: return "sleep_offload";
-    case Action::sleep_block: return "sleep_block";
-    case Action::fib_inline: return "fib_inline";
-    case Action::fib_offload: return "fib_offload";
-    case Action::fibo_sleep_par: return "fibo_sleep_par";
-    case Action::fibo_sleep_async: return "fibo_sleep_async";
-    case Action::fibo_sleep_baseline: return "fibo_sleep_baseline";
-    case Action::fibo_sleep_offload: return "fibo_sleep_offload";
-    case Action::healthz: return "healthz";
-    case Action::stats: return "stats";
-    case Action::metrics: return "metrics";
-    }
-    return "?";
 }
 
 Plan plan(const http::Request& request, const config::Settings& settings)
 {
     const Match m = match(request.path);
     if (!m.found)
-        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " + std::string(all_routes) + ")");
+        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " + all_routes() + ")");
     if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
         Plan p = refuse(405, "method " + quoted(request.method_name()) + " is not allowed on " +
-                                 route_pattern(m.route) + "; allowed: GET, HEAD");
-        p.response.extra_headers = "Allow: GET, HEAD\r\n";
+                                 std::string(route_row(m.route).pattern) + "; allowed: GET, HEAD");
+        p.answer.extra_headers = "Allow: GET, HEAD\r\n";
         return p;
     }
     if (!m.error.empty())
@@ -249,52 +213,12 @@ Plan plan(const http::Request& request, const config::Settings& settings)
     Plan p;
     p.route = m.route;
     p.param = m.param;
-    const auto& defaults = settings.endpoints;
-    switch (m.route) {
-    case Route::hello: {
-        config::HelloMode mode;
-        if (!read_mode(request, m.route, defaults.hello_mode, mode, p))
-            return p;
-        p.action = mode == config::HelloMode::offload ? Action::hello_offload : Action::hello_inline;
-        break;
-    }
-    case Route::sleep: {
-        config::SleepMode mode;
-        if (!read_mode(request, m.route, defaults.sleep_mode, mode, p))
-            return p;
-        p.action = mode == config::SleepMode::offload ? Action::sleep_offload
-                   : mode == config::SleepMode::block ? Action::sleep_block
-                                                      : Action::sleep_timer;
-        break;
-    }
-    case Route::fib: {
-        config::FibMode mode;
-        if (!read_mode(request, m.route, defaults.fib_mode, mode, p))
-            return p;
-        p.action = mode == config::FibMode::inline_ ? Action::fib_inline : Action::fib_offload;
-        break;
-    }
-    case Route::fibo_sleep: {
-        config::FiboSleepMode mode;
-        if (!read_mode(request, m.route, defaults.fibo_sleep_mode, mode, p))
-            return p;
-        switch (mode) {
-        case config::FiboSleepMode::par: p.action = Action::fibo_sleep_par; break;
-        case config::FiboSleepMode::async: p.action = Action::fibo_sleep_async; break;
-        case config::FiboSleepMode::baseline: p.action = Action::fibo_sleep_baseline; break;
-        case config::FiboSleepMode::offload: p.action = Action::fibo_sleep_offload; break;
-        }
-        break;
-    }
-    case Route::healthz: p.action = Action::healthz; break;
-    case Route::stats: p.action = Action::stats; break;
-    case Route::metrics: p.action = Action::metrics; break;
-    }
-
+    if (!read_mode(request, settings, p))
+        return p;
     check_limits(settings, p);
-    if (p.action != Action::respond && uses_pool(p.action) && settings.threads <= 0) {
-        p.action = Action::respond;
-        p.response = no_threads_response();
+    if (!p.answer_ready() && p.row().place == Place::offload && settings.threads <= 0) {
+        p.endpoint = other_endpoint;
+        p.answer = no_threads_response();
     }
     return p;
 }

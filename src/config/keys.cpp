@@ -114,10 +114,10 @@ const Key key_table[] = {
      .name = "sleep_max_ms",
      .field = FORKD_FIELD(endpoints.sleep_max_ms),
      .range = between(0, 3600000)},
-    {.table = "endpoints", .name = "hello_mode", .field = FORKD_FIELD(endpoints.hello_mode)},
-    {.table = "endpoints", .name = "sleep_mode", .field = FORKD_FIELD(endpoints.sleep_mode)},
-    {.table = "endpoints", .name = "fib_mode", .field = FORKD_FIELD(endpoints.fib_mode)},
-    {.table = "endpoints", .name = "fibo_sleep_mode", .field = FORKD_FIELD(endpoints.fibo_sleep_mode)},
+    {.table = "endpoints", .name = "hello_mode", .field = FORKD_FIELD(endpoints.hello_mode), .mode = true},
+    {.table = "endpoints", .name = "sleep_mode", .field = FORKD_FIELD(endpoints.sleep_mode), .mode = true},
+    {.table = "endpoints", .name = "fib_mode", .field = FORKD_FIELD(endpoints.fib_mode), .mode = true},
+    {.table = "endpoints", .name = "fibo_sleep_mode", .field = FORKD_FIELD(endpoints.fibo_sleep_mode), .mode = true},
 };
 
 #undef FORKD_FIELD
@@ -153,7 +153,6 @@ struct TypeWords {
     std::string operator()(Access<std::string>) const { return "a string"; }
     std::string operator()(Access<std::vector<std::string>>) const { return "an array of strings"; }
     std::string operator()(Access<std::vector<BindAddress>>) const { return "an array of \"host:port\""; }
-    template <class Mode> std::string operator()(Access<Mode>) const { return one_of(mode_names<Mode>()); }
 };
 
 // Edits between two short names: insertions, deletions, substitutions and
@@ -218,13 +217,18 @@ const Key* find_key(std::string_view dotted)
     return find_key(dotted.substr(0, dot), dotted.substr(dot + 1));
 }
 
+std::span<const std::string_view> choices_of(const Key& key)
+{
+    return key.mode ? mode_names(key.name) : key.choices;
+}
+
 std::string expected(const Key& key)
 {
     if (!key.what.empty()) {
         return std::string(key.what);
     }
-    if (!key.choices.empty()) {
-        return one_of(key.choices);
+    if (key.mode || !key.choices.empty()) {
+        return one_of(choices_of(key));
     }
     return std::visit(TypeWords{key.range}, key.field);
 }

@@ -24,8 +24,7 @@ namespace forkd::config::detail {
 // the alternative's type says how the key is read and printed.
 template <class T> using Access = T& (*)(Settings&);
 using Field = std::variant<Access<int>, Access<int64_t>, Access<double>, Access<bool>, Access<std::string>,
-                           Access<std::vector<std::string>>, Access<std::vector<BindAddress>>, Access<HelloMode>,
-                           Access<SleepMode>, Access<FibMode>, Access<FiboSleepMode>>;
+                           Access<std::vector<std::string>>, Access<std::vector<BindAddress>>>;
 
 // Inclusive numeric bounds; `above` makes the lower one exclusive (timeout > 0).
 struct Range {
@@ -42,6 +41,7 @@ struct Key {
     Field field;
     Range range{};
     std::span<const std::string_view> choices{};  // a string key limited to these names
+    bool mode = false;                            // limited to the mode names of set_mode_keys()
     bool (*valid)(std::string_view) = nullptr;    // extra check of a string (each one, in a list)
     bool octal = false;                           // an integer also given as "022" (umask)
     std::string_view what{};                      // says what is valid where the type does not
@@ -56,6 +56,10 @@ std::span<const std::string_view> tables();
 
 const Key* find_key(std::string_view table, std::string_view name);
 const Key* find_key(std::string_view dotted);
+
+// The names a string key is limited to (its choices, or its mode names);
+// empty when any string goes.
+std::span<const std::string_view> choices_of(const Key& key);
 
 // "an integer >= 0 and <= 1024", "one of \"json\", \"combined\"", ...
 std::string expected(const Key& key);

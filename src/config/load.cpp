@@ -194,23 +194,11 @@ struct Assign {
         return bad;
     }
 
-    template <class Mode>
-    requires std::is_enum_v<Mode>
-    const toml::node* operator()(Access<Mode> field) const
-    {
-        const auto* text = node.as_string();
-        Mode mode{};
-        if (text == nullptr || !parse_mode(text->get(), mode)) {
-            return &node;
-        }
-        field(settings) = mode;
-        return nullptr;
-    }
-
     bool accepts(std::string_view text) const
     {
+        const auto choices = detail::choices_of(key);
         const bool listed =
-            key.choices.empty() || std::find(key.choices.begin(), key.choices.end(), text) != key.choices.end();
+            (!key.mode && choices.empty()) || std::find(choices.begin(), choices.end(), text) != choices.end();
         return listed && (key.valid == nullptr || key.valid(text));
     }
 };
@@ -287,12 +275,6 @@ struct Render {
     {
         return array(field(settings), [](const BindAddress& bind) { return bind.to_string(); });
     }
-    template <class Mode>
-    requires std::is_enum_v<Mode> std::string operator()(Access<Mode> field) const
-    {
-        return quote(to_string(field(settings)));
-    }
-
     template <class List, class Text> static std::string array(const List& list, Text&& text)
     {
         std::string out = "[";

@@ -3,7 +3,8 @@
 // Owns the names, types and defaults of every configuration key (DESIGN.md,
 // "Configuration"). It knows nothing of files or flags: config/load.hpp fills
 // it from TOML, config/cli.hpp from the command line, validate() (load.hpp)
-// checks it. Every other part reads a `const Settings&` and never writes it.
+// checks it. Mode names are not its own: they come from the endpoint table
+// (set_mode_keys()). Every other part reads a `const Settings&` and never writes it.
 #pragma once
 
 #include <cstdint>
@@ -13,12 +14,6 @@
 #include <vector>
 
 namespace forkd::config {
-
-// How each endpoint does its work (DESIGN.md, "Endpoints").
-enum class HelloMode { inline_, offload };
-enum class SleepMode { timer, offload, block };
-enum class FibMode { offload, inline_ };
-enum class FiboSleepMode { par, async, baseline, offload };
 
 // One listening address. `host` is a numeric IPv4 or IPv6 address without
 // brackets ("127.0.0.1", "::1", "0.0.0.0", "::").
@@ -46,10 +41,12 @@ struct StatsSettings {
 struct EndpointSettings {
     int fib_max_n = 40;
     int sleep_max_ms = 60000;
-    HelloMode hello_mode = HelloMode::inline_;
-    SleepMode sleep_mode = SleepMode::timer;
-    FibMode fib_mode = FibMode::offload;
-    FiboSleepMode fibo_sleep_mode = FiboSleepMode::par;
+    // The default mode of each route, by name (DESIGN.md, "Endpoints"). The
+    // names each key accepts are the endpoint table's (see mode_keys()).
+    std::string hello_mode = "inline";
+    std::string sleep_mode = "timer";
+    std::string fib_mode = "offload";
+    std::string fibo_sleep_mode = "par";
 };
 
 struct Settings {
@@ -86,21 +83,20 @@ struct Settings {
     int resolved_workers() const;  // workers, or the number of online cores when 0
 };
 
-// Mode names as they appear in the config file, in URLs (?mode=) and in JSON.
-const char* to_string(HelloMode);
-const char* to_string(SleepMode);
-const char* to_string(FibMode);
-const char* to_string(FiboSleepMode);
-bool parse_mode(std::string_view text, HelloMode& out);
-bool parse_mode(std::string_view text, SleepMode& out);
-bool parse_mode(std::string_view text, FibMode& out);
-bool parse_mode(std::string_view text, FiboSleepMode& out);
+// An [endpoints] key that names a mode ("fib_mode") and the names it
+// accepts, in the order messages list them ("offload", "inline").
+struct ModeKey {
+    std::string_view key;
+    std::span<const std::string_view> names;
+};
 
-// Every name of a mode type, in enum order (for "expected one of ..." messages).
-template <class Mode> std::span<const std::string_view> mode_names();
-template <> std::span<const std::string_view> mode_names<HelloMode>();
-template <> std::span<const std::string_view> mode_names<SleepMode>();
-template <> std::span<const std::string_view> mode_names<FibMode>();
-template <> std::span<const std::string_view> mode_names<FiboSleepMode>();
+// Which mode names are valid is the endpoint table's to say, and it lives in
+// app/, above config/: the program hands the keys in once at start-up
+// (main.cpp, from app::mode_keys()), before any configuration is read, and
+// the loader checks the *_mode keys against them. Until then a mode key
+// accepts no name. The spans must outlive every load (static data).
+void set_mode_keys(std::span<const ModeKey> keys);
+// The names `key` ("fib_mode") accepts; empty when it is no mode key.
+std::span<const std::string_view> mode_names(std::string_view key);
 
 }  // namespace forkd::config

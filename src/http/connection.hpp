@@ -45,6 +45,14 @@ class Connection;
 
 // Limits: see http/limits.hpp.
 
+// One response, as queued for writing (Handler::on_response).
+struct Sent {
+    int status = 0;
+    std::size_t bytes = 0;  // the whole response
+    uint64_t duration_ns = 0;
+    uint32_t tag = 0;  // what the handler passed to respond(); 0 for the connection's own errors
+};
+
 // Receives every complete, valid request. Implemented by the app.
 class Handler {
 public:
@@ -53,12 +61,12 @@ public:
     // request, now or later (on the loop).
     virtual void on_request(Connection& conn, const Request& request) noexcept = 0;
     // Called on the loop once a response is queued for writing (written to
-    // the socket, or handed to libuv), for statistics and the access log.
-    // `bytes` is the whole response. Also called for the errors that the
-    // connection answers itself (400, 408, 413, 414, 431, 505), with the
+    // the socket, or handed to libuv), for statistics and the access log,
+    // with the tag its respond() carried: an answer and its accounting
+    // travel together. Also called for the errors that the connection
+    // answers itself (400, 408, 413, 414, 431, 505), with tag 0 and the
     // request as far as it was parsed (its target may be empty).
-    virtual void on_response(const Connection& conn, const Request& request, int status, std::size_t bytes,
-                             uint64_t duration_ns) noexcept = 0;
+    virtual void on_response(const Connection& conn, const Request& request, const Sent& sent) noexcept = 0;
 };
 
 // Shared by all connections of one worker; owned by the worker.
@@ -67,7 +75,6 @@ struct Context {
     Limits limits;
     Handler* handler = nullptr;
     bool draining = false;  // set by the worker: finish the current request, then close
-    bool admin = false;     // connections of the stats.bind listener (the app serves only stats)
 
     // Intrusive list of open connections (for drain) and counters.
     ConnectionList connections;
@@ -105,7 +112,8 @@ public:
     // Answer the current request. Writes the response, then resumes parsing
     // pipelined requests or waits for the next one; closes if the request
     // or the worker asked for it. Safe to call after the peer went away.
-    void respond(Response&& response);
+    // `tag` comes back in Handler::on_response (the app's endpoint).
+    void respond(Response&& response, uint32_t tag = 0);
 
     // Begin closing now (quick shutdown, or drain of an idle connection).
     void close();
@@ -145,7 +153,7 @@ private:
     void process();
     void settle();
     void finish_after_write();
-    void queue(const Response& response, bool keep_alive, uint64_t duration_ns);
+    void queue(const Response& response, bool keep_alive, uint64_t duration_ns, uint32_t tag = 0);
     void answer_error(int status, std::string_view message);
     // connection_io.cpp
     void flush();

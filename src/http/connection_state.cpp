@@ -62,7 +62,7 @@ namespace forkd::http {
 
 using detail::release_if_large;
 
-void Connection::respond(Response&& response)
+void Connection::respond(Response&& response, uint32_t tag)
 {
     if (!answer_pending()) {
         spdlog::error("http: respond() without a pending request (answered twice?)");
@@ -84,7 +84,7 @@ void Connection::respond(Response&& response)
     bool keep_alive =
         request.keep_alive && ctx_.limits.keepalive_ms > 0 && (!(draining_ || ctx_.draining) || more_buffered);
     ++requests_served_;
-    queue(response, keep_alive, duration_ns);
+    queue(response, keep_alive, duration_ns, tag);
     if (keep_alive) {
         parser_.next();
     } else {
@@ -195,7 +195,7 @@ void Connection::settle()
 }
 
 // Serialise one response into out_ and report it to the handler.
-void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns)
+void Connection::queue(const Response& response, bool keep_alive, uint64_t duration_ns, uint32_t tag)
 {
     const Request& request = parser_.request();
     HeadOptions options;
@@ -206,7 +206,7 @@ void Connection::queue(const Response& response, bool keep_alive, uint64_t durat
     serialize(response, options, out_);
     std::size_t bytes = out_.size() - before;
     ctx_.bytes_out += bytes;
-    ctx_.handler->on_response(*this, request, response.status, bytes, duration_ns);
+    ctx_.handler->on_response(*this, request, Sent{response.status, bytes, duration_ns, tag});
 }
 
 // The connection answers a bad or late request itself, then closes.

@@ -8,6 +8,8 @@
 // thread-safe.
 #include "offload/pool.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -61,11 +63,15 @@ Pool::~Pool()
 
 int Pool::start()
 {
-    if (async_ready_ || closing_)
+    if (async_ready_ || closing_) {
+        spdlog::critical("offload pool: start() twice or after close()");
         return UV_EINVAL;
+    }
     int rc = uv_async_init(loop_, &async_, &PoolCallbacks::on_async);
-    if (rc != 0)
+    if (rc != 0) {
+        spdlog::critical("offload pool: uv_async_init: {}", uv_err_name(rc));
         return rc;
+    }
     async_.data = this;
     async_ready_ = true;
     // Idle: the pool must not keep the worker's loop alive by itself.
@@ -92,26 +98,30 @@ int Pool::start()
         rc = UV_ENOMEM;
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (rc != 0)
-        stop_threads();  // submit() refuses from now on; close() still closes async_
+    if (rc != 0) {
+        spdlog::critical("offload pool: cannot start {} threads: {}", threads_, uv_err_name(rc));
+        stop_threads();
+    }  // submit() refuses from now on; close() still closes async_
     return rc;
 }
 
-bool Pool::submit(Job* job)
+int Pool::submit(Job* job)
 {
     if (threads_ == 0 || !async_ready_ || closing_)
-        return false;
+        return UV_ENOTSUP;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_ || depth_.load(std::memory_order_relaxed) >= queue_max_)
-            return false;
+        if (stopping_)
+            return UV_ENOTSUP;
+        if (depth_.load(std::memory_order_relaxed) >= queue_max_)
+            return UV_EAGAIN;
         queue_.push(job);
         depth_.fetch_add(1, std::memory_order_relaxed);
     }
     wake_.notify_one();
     ++outstanding_;
     update_ref();
-    return true;
+    return 0;
 }
 
 void Pool::thread_main() noexcept
@@ -140,8 +150,8 @@ void Pool::thread_main() noexcept
         // Coalescing: many sends before the loop wakes give one callback,
         // which drains the whole list. On Unix this cannot fail; a failure
         // would leave the job parked until the next send or close().
-        if (uv_async_send(&async_) != 0)
-            std::fputs("forkd-offload: uv_async_send failed\n", stderr);
+        if (const int rc = uv_async_send(&async_); rc != 0)
+            spdlog::error("offload pool: uv_async_send: {}", uv_err_name(rc));
     }
 }
 

@@ -6,6 +6,12 @@
 // job points at. Own threads rather than libuv's threadpool: the size is
 // per worker and configurable, the queue is bounded, and busy/depth are
 // observable. The pool's threads are created in the worker, after fork.
+//
+// Errors: a call that can fail returns 0 or a negative libuv error code
+// (uv_err_name() names it), as the loop's own calls do, and never throws.
+// A fault (a thread or the async handle cannot be made) is logged here,
+// once, where it happens; a refusal that is load, not a fault (the queue is
+// full), is left to the caller, who answers it.
 #pragma once
 
 #include <atomic>
@@ -34,11 +40,12 @@ public:
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
-    // Start the threads. Returns 0 or a libuv error.
+    // Start the threads. 0, or a libuv error (logged).
     int start();
 
-    // Queue a job. false: no threads, or the queue is full (answer 503).
-    bool submit(Job* job);
+    // Queue a job. 0: queued, done() will run; UV_EAGAIN: the queue is full
+    // (answer 503); UV_ENOTSUP: no threads, not started, or closing.
+    int submit(Job* job);
 
     // Stop: queued-but-unstarted jobs still run; threads are joined after
     // the queue is empty; the async handle is closed. Call on the loop.

@@ -1,34 +1,10 @@
-// stats/labels.cpp: the label text of endpoints and status codes (labels.hpp).
+// stats/labels.cpp: the label text of status codes (labels.hpp).
 #include "stats/labels.hpp"
 
 #include <array>
 
 namespace forkd::stats {
 namespace {
-
-struct EndpointLabel {
-    std::string_view route;
-    std::string_view mode;
-};
-
-// In the order of enum class Endpoint.
-constexpr std::array<EndpointLabel, endpoint_count> endpoint_labels = {{
-    {"/hello", "inline"},
-    {"/hello", "offload"},
-    {"/sleep/{ms}", "timer"},
-    {"/sleep/{ms}", "offload"},
-    {"/sleep/{ms}", "block"},
-    {"/fib/{n}", "offload"},
-    {"/fib/{n}", "inline"},
-    {"/fibo_sleep/{n}", "par"},
-    {"/fibo_sleep/{n}", "async"},
-    {"/fibo_sleep/{n}", "baseline"},
-    {"/fibo_sleep/{n}", "offload"},
-    {"/healthz", "none"},
-    {"/stats", "none"},
-    {"/metrics", "none"},
-    {"other", "none"},
-}};
 
 // In the order of code_index().
 constexpr std::array<std::string_view, code_count> code_labels = {
@@ -37,16 +13,6 @@ constexpr std::array<std::string_view, code_count> code_labels = {
 };
 
 }  // namespace
-
-std::string_view route_label(Endpoint e)
-{
-    return endpoint_labels[std::size_t(e)].route;
-}
-
-std::string_view mode_label(Endpoint e)
-{
-    return endpoint_labels[std::size_t(e)].mode;
-}
 
 std::string_view code_label(std::size_t index)
 {

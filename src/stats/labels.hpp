@@ -1,47 +1,35 @@
 // stats/labels.hpp: what the scoreboard counts by: endpoints and status codes.
 //
-// Owns the fixed index spaces of the per-endpoint counters (one index per
-// route and mode, plus "other") and of the status-code counters (the codes
-// forkd sends, plus one overflow bucket per class), and their label text for
-// /stats and /metrics. Fixed tables rather than maps: the worker indexes an
-// array on the hot path. Knows nothing of requests; the app maps its own
-// actions onto these (stats sits below app).
+// Owns the fixed index spaces of the per-endpoint counters (their room; the
+// app numbers its endpoints and names them) and of the status-code counters
+// (the codes forkd sends, plus one overflow bucket per class, with their
+// label text). Fixed tables rather than maps: the worker indexes an array on
+// the hot path. Knows nothing of requests or routes (stats sits below app).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace forkd::stats {
 
-// One per route and mode (DESIGN.md, "Endpoints"). `other` gathers every
-// response that never reached an endpoint: unknown path (404), wrong method
-// (405), a malformed parameter or mode, a limit (400), an offload mode with
-// no threads (503), and the errors a connection answers itself (400, 408,
-// 413, 414, 431, 505).
-enum class Endpoint : uint8_t {
-    hello_inline,
-    hello_offload,
-    sleep_timer,
-    sleep_offload,
-    sleep_block,
-    fib_offload,
-    fib_inline,
-    fibo_sleep_par,
-    fibo_sleep_async,
-    fibo_sleep_baseline,
-    fibo_sleep_offload,
-    healthz,
-    stats,
-    metrics,
-    other,
-};
-constexpr std::size_t endpoint_count = std::size_t(Endpoint::other) + 1;
+// The per-endpoint counters are indexed by a number that the app assigns
+// (one per route and mode, plus one for responses that reached none): stats
+// sits below app and knows no routes. The scoreboard lives in shared memory
+// laid out before fork, so the room is fixed: endpoint_count counter sets per
+// entry, of which the app uses as many as its table has rows (app/table.hpp
+// asserts that they fit).
+constexpr std::size_t endpoint_count = 16;
 
-// "/fib/{n}" (the documented pattern), or "other".
-std::string_view route_label(Endpoint e);
-// "offload", or "none" for routes without modes (and "other").
-std::string_view mode_label(Endpoint e);
+// What /stats and /metrics call an endpoint: "/fib/{n}" and "offload"
+// ("none" for a route without modes). The app hands its labels, in index
+// order, to the renderers; indices past them are not shown.
+struct EndpointLabel {
+    std::string_view route;
+    std::string_view mode;
+};
+using EndpointLabels = std::span<const EndpointLabel>;
 
 // Status codes: the ones forkd answers with each have an index; anything
 // else falls into the overflow bucket of its class ("2xx").

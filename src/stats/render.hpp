@@ -21,8 +21,10 @@ struct ServedBy {
     int generation = 0;
 };
 
-nlohmann::ordered_json stats_json(const Snapshot& snap, const ServedBy& served_by);
-std::string render_json(const Snapshot& snap, const ServedBy& served_by);
+// `labels` names the endpoint counters, in index order (the app's table):
+// one "endpoints" object per label.
+nlohmann::ordered_json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels labels);
+std::string render_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels labels);
 
 // The latency object of /stats: {"p50", "p95", "p99", "max", "mean"} in
 // milliseconds (to the nanosecond), or nulls when nothing was recorded.
@@ -30,6 +32,6 @@ nlohmann::ordered_json latency_json(const Histogram& h);
 
 // Prometheus text exposition format 0.0.4 (Content-Type
 // "text/plain; version=0.0.4"); passes `promtool check metrics`.
-std::string render_prometheus(const Snapshot& snap);
+std::string render_prometheus(const Snapshot& snap, EndpointLabels labels);
 
 }  // namespace forkd::stats

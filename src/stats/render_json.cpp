@@ -91,7 +91,7 @@ json slot_json(const SlotSnapshot& s, bool sampled)
     };
 }
 
-json endpoint_json(Endpoint e, const EndpointTotals& t, const Histogram& latency)
+json endpoint_json(const EndpointLabel& label, const EndpointTotals& t, const Histogram& latency)
 {
     json codes = json::object();
     for (std::size_t i = 0; i < code_count; ++i) {
@@ -99,8 +99,8 @@ json endpoint_json(Endpoint e, const EndpointTotals& t, const Histogram& latency
             codes[std::string(code_label(i))] = t.responses[i];
     }
     return {
-        {"route", route_label(e)},
-        {"mode", mode_label(e)},
+        {"route", label.route},
+        {"mode", label.mode},
         {"requests", t.requests()},
         {"responses", std::move(codes)},
         {"latency_ms", latency_json(latency)},
@@ -119,7 +119,7 @@ json latency_json(const Histogram& h)
     };
 }
 
-json stats_json(const Snapshot& snap, const ServedBy& served_by)
+json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels labels)
 {
     const ServerSnapshot& s = snap.server;
     const bool sampled = s.master_sampled;
@@ -147,8 +147,8 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by)
     for (const SlotSnapshot& slot : snap.slots)
         slots.push_back(slot_json(slot, sampled));
     json endpoints = json::array();
-    for (std::size_t i = 0; i < endpoint_count; ++i)
-        endpoints.push_back(endpoint_json(Endpoint(i), snap.totals.endpoints[i], snap.endpoint_latency[i]));
+    for (std::size_t i = 0; i < labels.size() && i < endpoint_count; ++i)
+        endpoints.push_back(endpoint_json(labels[i], snap.totals.endpoints[i], snap.endpoint_latency[i]));
 
     return {
         {"served_by", {{"pid", served_by.pid}, {"slot", served_by.slot}, {"generation", served_by.generation}}},
@@ -190,10 +190,10 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by)
     };
 }
 
-std::string render_json(const Snapshot& snap, const ServedBy& served_by)
+std::string render_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels labels)
 {
     // A config path need not be UTF-8: replace what is not, never throw.
-    return stats_json(snap, served_by).dump(-1, ' ', false, json::error_handler_t::replace);
+    return stats_json(snap, served_by, labels).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace forkd::stats

@@ -105,18 +105,18 @@ void server_families(Writer& out, const Snapshot& snap)
         out.sample("forkd_workers", fmt::format("state=\"{}\"", to_string(st)), snap.workers_in(st));
 }
 
-void request_families(Writer& out, const Snapshot& snap)
+void request_families(Writer& out, const Snapshot& snap, EndpointLabels endpoints)
 {
     out.family("forkd_requests_total", "counter", "Responses sent, by worker slot, route, mode and status code.");
     for (const SlotSnapshot& s : snap.slots) {
-        for (std::size_t e = 0; e < endpoint_count; ++e) {
+        for (std::size_t e = 0; e < endpoints.size() && e < endpoint_count; ++e) {
             const EndpointTotals& t = s.counters.endpoints[e];
             for (std::size_t c = 0; c < code_count; ++c) {
                 if (t.responses[c] == 0)
                     continue;
                 out.sample("forkd_requests_total",
                            fmt::format("worker=\"{}\",route=\"{}\",mode=\"{}\",code=\"{}\"", s.slot,
-                                       escape(route_label(Endpoint(e))), mode_label(Endpoint(e)), code_label(c)),
+                                       escape(endpoints[e].route), endpoints[e].mode, code_label(c)),
                            t.responses[c]);
             }
         }
@@ -124,12 +124,12 @@ void request_families(Writer& out, const Snapshot& snap)
 
     out.family("forkd_request_duration_seconds", "histogram",
                "Time from a request's complete head to its response being queued, by route and mode.");
-    for (std::size_t e = 0; e < endpoint_count; ++e) {
+    for (std::size_t e = 0; e < endpoints.size() && e < endpoint_count; ++e) {
         const Histogram& h = snap.endpoint_latency[e];
         if (h.count == 0)
             continue;
         const std::string labels =
-            fmt::format("route=\"{}\",mode=\"{}\"", escape(route_label(Endpoint(e))), mode_label(Endpoint(e)));
+            fmt::format("route=\"{}\",mode=\"{}\"", escape(endpoints[e].route), endpoints[e].mode);
         for (const Bound& b : duration_bounds)
             out.sample("forkd_request_duration_seconds_bucket", fmt::format("{},le=\"{}\"", labels, b.le),
                        h.count_below(b.ns));
@@ -226,11 +226,11 @@ void process_families(Writer& out, const Snapshot& snap)
 
 }  // namespace
 
-std::string render_prometheus(const Snapshot& snap)
+std::string render_prometheus(const Snapshot& snap, EndpointLabels labels)
 {
     Writer out;
     server_families(out, snap);
-    request_families(out, snap);
+    request_families(out, snap, labels);
     slot_families(out, snap);
     process_families(out, snap);
     return out.take();

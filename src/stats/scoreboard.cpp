@@ -75,8 +75,6 @@ void WorkerEntry::reset(int32_t new_slot, uint32_t new_generation, uint64_t now_
 void sample_worker(WorkerEntry& e, const WorkerTick& tick)
 {
     constexpr auto r = std::memory_order_relaxed;
-    e.bytes_in.store(tick.bytes_in, r);
-    e.bytes_out.store(tick.bytes_out, r);
     e.offload_threads.store(tick.offload_threads, r);
     e.offload_busy.store(tick.offload_busy, r);
     e.offload_queued.store(tick.offload_queued, r);

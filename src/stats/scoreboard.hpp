@@ -12,7 +12,7 @@
 // Entries are not slots: during a reload the old and the new worker of one
 // slot run side by side, so the master gives each spawned worker a free entry
 // (state empty) and records its slot in it. When the master reaps a worker it
-// calls retire() (stats/sampler.hpp), which folds the entry's counters into
+// calls record_exit() (stats/sampler.hpp), which folds the entry's counters into
 // its slot's "retired" counters and frees the entry, so that per-slot and
 // total counters never go backwards across restarts.
 //
@@ -61,7 +61,7 @@ struct alignas(64) EndpointCounters {
 struct alignas(64) WorkerEntry {
     // Identity and lifecycle: set by the master around spawn and reap, then
     // by the worker. State goes booting -> ready -> draining -> exited, and
-    // back to empty (free) when the master retires the entry.
+    // back to empty (free) when the master records its exit.
     std::atomic<int32_t> pid{0};
     std::atomic<int32_t> slot{-1};  // the worker slot (listening socket) it serves
     std::atomic<uint32_t> generation{0};
@@ -69,7 +69,7 @@ struct alignas(64) WorkerEntry {
     std::atomic<uint64_t> started_ms{0};    // wall clock, ms since the epoch
     std::atomic<uint64_t> heartbeat_ms{0};  // monotonic (uv_now of the worker's loop)
 
-    // Written by the worker on every response (hot path).
+    // Written by the worker on every response (hot path), and only there.
     Counter requests{0};                 // responses sent
     std::atomic<uint32_t> in_flight{0};  // requests taken, not yet answered
     std::atomic<uint32_t> connections{0};
@@ -83,7 +83,7 @@ struct alignas(64) WorkerEntry {
     std::atomic<uint32_t> accept_queue{0};    // connections waiting in its listeners' queues
     std::atomic<uint32_t> accept_backlog{0};  // their listen() backlog
 
-    // Lifecycle signals for the master (master/supervise.cpp reads them).
+    // Lifecycle signals for the master (master/children.cpp reads them).
     std::atomic<uint32_t> recycle_wanted{0};      // 1: the worker reached max_requests
     std::atomic<uint64_t> request_started_ms{0};  // monotonic ms; 0: no request on the loop
     std::atomic<char> request[112]{};             // "GET /fib/45?mode=inline": the watchdog names it
@@ -92,19 +92,18 @@ struct alignas(64) WorkerEntry {
 
     EndpointCounters endpoints[endpoint_count];
 
-    // Relaxed: these are statistics, no other memory is published through them.
-    // A locked add, for callers that are not the entry's only writer.
-    void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
     // Clear every figure for a new worker (the master, before the fork).
     void reset(int32_t new_slot, uint32_t new_generation, uint64_t now_ms);
 };
 
-// One response, on the worker's loop thread (App::on_response). No locks,
+// One response, on the worker's loop thread (app/accounting.cpp). No locks,
 // no allocation, no system call: an index computation and a few stores.
-inline void record_response(WorkerEntry& e, Endpoint endpoint, int status, uint64_t duration_ns)
+// `endpoint` is the app's index (labels.hpp); one past the room counts in
+// the last set.
+inline void record_response(WorkerEntry& e, std::size_t endpoint, int status, uint64_t duration_ns)
 {
     bump(e.requests);
-    EndpointCounters& c = e.endpoints[std::size_t(endpoint)];
+    EndpointCounters& c = e.endpoints[endpoint < endpoint_count ? endpoint : endpoint_count - 1];
     bump(c.responses[code_index(status)]);
     bump(c.latency_sum_ns, duration_ns);
     bump(c.latency[hist::bucket_of(duration_ns)]);
@@ -141,10 +140,9 @@ inline void loop_busy_done(WorkerEntry& e)
     e.request_started_ms.store(0, std::memory_order_relaxed);
 }
 
-// The worker's once-a-second figures (worker/worker.cpp's tick).
+// The worker's once-a-second figures (worker/worker.cpp's tick): gauges
+// only; the counters are stored where they change (app/accounting.cpp).
 struct WorkerTick {
-    uint64_t bytes_in = 0;  // totals of the worker's connections
-    uint64_t bytes_out = 0;
     uint32_t offload_threads = 0;
     uint32_t offload_busy = 0;
     uint32_t offload_queued = 0;
@@ -184,7 +182,7 @@ struct alignas(64) SlotArea {
     std::atomic<uint64_t> prev_ms{0};
     std::atomic<uint64_t> prev_requests{0};
 
-    // The counters of this slot's workers that have exited (retire()).
+    // The counters of this slot's workers that have exited (record_exit()).
     Counter retired_requests{0};
     Counter retired_bytes_in{0};
     Counter retired_bytes_out{0};
@@ -193,7 +191,7 @@ struct alignas(64) SlotArea {
 
 // Server-wide, written by the master only.
 struct alignas(64) MasterArea {
-    // A sequence lock around what can tear or be counted twice: retire()
+    // A sequence lock around what can tear or be counted twice: record_exit()
     // (counters move from an entry to its slot) and the text fields. Odd
     // while the master writes; readers retry when it changed under them.
     std::atomic<uint64_t> seq{0};

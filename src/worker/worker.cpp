@@ -14,7 +14,6 @@
 #include <csignal>
 #include <ctime>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -23,6 +22,8 @@
 #include <sys/prctl.h>
 #include <uv.h>
 
+#include "app/accounting.hpp"
+#include "app/admin.hpp"
 #include "app/app.hpp"
 #include "http/connection.hpp"
 #include "http/date.hpp"
@@ -37,9 +38,20 @@ namespace {
 // While draining, a keep-alive connection idle this long is closed.
 constexpr uint64_t drain_idle_ms = 1000;
 
+// The result of a libuv set-up call: false if it failed, which is logged
+// here, once, with what it was ("uv_signal_start(SIGTERM): EINVAL").
+bool set_up(int rc, std::string_view call, std::string_view what = {})
+{
+    if (rc != 0 && what.empty())
+        spdlog::critical("{}: {}", call, uv_err_name(rc));
+    else if (rc != 0)
+        spdlog::critical("{}({}): {}", call, what, uv_err_name(rc));
+    return rc == 0;
+}
+
 class Worker {
 public:
-    explicit Worker(const Spec& spec);
+    explicit Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings) { }
     int run();
 
 private:
@@ -77,7 +89,9 @@ private:
     uv_loop_t loop_{};
     std::unique_ptr<log::AccessLog> access_log_;
     std::unique_ptr<offload::Pool> pool_;
+    std::unique_ptr<app::Accounting> accounting_;
     std::unique_ptr<app::App> app_;
+    std::unique_ptr<app::AdminHandler> admin_;
     http::Context ctx_;        // connections of the bind addresses
     http::Context admin_ctx_;  // connections of stats.bind (if any)
     std::vector<std::unique_ptr<Listener>> listeners_;
@@ -85,9 +99,10 @@ private:
     uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};    // drain deadline
     uv_timer_t drain_idle_timer_{};  // drain: when idle keep-alive connections close
+    // The one record of "draining": the handlers read it (/healthz), the
+    // Contexts get a copy for http/'s keep-alive decisions.
     bool draining_ = false;
     bool closing_ = false;
-    uint64_t served_at_last_tick_ = 0;
     uint64_t max_requests_ = 0;  // 0: never recycled for its request count
 };
 
@@ -97,10 +112,6 @@ const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
     {SIGQUIT, "SIGQUIT", &Worker::on_sigquit},
     {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1},
 }};
-
-Worker::Worker(const Spec& spec) : spec_(spec), settings_(*spec.settings)
-{
-}
 
 int Worker::boot()
 {
@@ -124,32 +135,31 @@ int Worker::boot()
         return exit_boot_failed;
     }
 
-    int rc = uv_loop_init(&loop_);
-    if (rc != 0) {
-        spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
+    if (!set_up(uv_loop_init(&loop_), "uv_loop_init"))
         return exit_boot_failed;
-    }
     pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads), std::size_t(settings_.offload_queue));
-    if ((rc = pool_->start()) != 0) {
-        spdlog::critical("offload pool: {}", uv_err_name(rc));
-        return exit_boot_failed;
-    }
-    app_ = std::make_unique<app::App>(&loop_, settings_, *pool_, app::WorkerIdentity{spec_.slot, spec_.generation},
-                                      spec_.scoreboard);
-    app_->set_access_log(access_log_.get());
+    if (pool_->start() != 0)
+        return exit_boot_failed;  // logged by the pool
+    accounting_ =
+        std::make_unique<app::Accounting>(spec_.scoreboard, app::WorkerIdentity{spec_.slot, spec_.generation});
+    accounting_->set_access_log(access_log_.get());
+    app_ = std::make_unique<app::App>(&loop_, settings_, *pool_, *accounting_, draining_);
+    admin_ = std::make_unique<app::AdminHandler>(&loop_, settings_, *accounting_, draining_);
     for (http::Context* ctx : {&ctx_, &admin_ctx_}) {
         ctx->loop = &loop_;
         ctx->limits = http::Limits::from(settings_);
-        ctx->handler = app_.get();
         ctx->owner = this;
         ctx->on_closed = &Worker::on_connection_closed;
+        accounting_->watch(*ctx);
     }
-    admin_ctx_.admin = true;
+    ctx_.handler = app_.get();
+    admin_ctx_.handler = admin_.get();
 
     for (std::size_t i = 0; i < signal_table.size(); ++i) {
-        uv_signal_init(&loop_, &signals_[i]);
+        if (!set_up(uv_signal_init(&loop_, &signals_[i]), "uv_signal_init", signal_table[i].name))
+            return exit_boot_failed;
         signals_[i].data = this;
-        rc = uv_signal_start(
+        const int rc = uv_signal_start(
             &signals_[i],
             [](uv_signal_t* h, int signum) noexcept {
                 auto* self = static_cast<Worker*>(h->data);
@@ -161,29 +171,23 @@ int Worker::boot()
                 }
             },
             signal_table[i].signum);
-        if (rc != 0) {
-            spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
+        if (!set_up(rc, "uv_signal_start", signal_table[i].name))
             return exit_boot_failed;
-        }
     }
 
     http::date::refresh();
-    uv_timer_init(&loop_, &tick_);
-    tick_.data = this;
-    // The tick is also the heartbeat the master's watchdog reads: beat often
-    // enough that a healthy loop never looks blocked for `timeout`.
-    const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(settings_.timeout * 1000 / 4), 10, 1000);
-    uv_timer_start(
-        &tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }, tick_ms, tick_ms);
-    if (settings_.max_requests > 0) {
-        std::minstd_rand random(unsigned(getpid()) ^ unsigned(uv_hrtime()));
-        const auto jitter = uint64_t(settings_.max_requests_jitter);
-        max_requests_ = uint64_t(settings_.max_requests) + (jitter ? random() % (jitter + 1) : 0);
+    for (uv_timer_t* timer : {&tick_, &graceful_timer_, &drain_idle_timer_}) {
+        if (!set_up(uv_timer_init(&loop_, timer), "uv_timer_init"))
+            return exit_boot_failed;
+        timer->data = this;
     }
-    uv_timer_init(&loop_, &graceful_timer_);
-    graceful_timer_.data = this;
-    uv_timer_init(&loop_, &drain_idle_timer_);
-    drain_idle_timer_.data = this;
+    const uint64_t every_ms = tick_ms(settings_.timeout);
+    const int rc = uv_timer_start(
+        &tick_, [](uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }, every_ms, every_ms);
+    if (!set_up(rc, "uv_timer_start", "tick"))
+        return exit_boot_failed;
+    max_requests_ = recycle_after(settings_.max_requests, settings_.max_requests_jitter,
+                                  unsigned(getpid()) ^ unsigned(uv_hrtime()));
 
     std::vector<std::pair<int, http::Context*>> adopt;
     for (int fd : spec_.listen_fds)
@@ -194,13 +198,14 @@ int Worker::boot()
         auto l = std::make_unique<Listener>();
         l->self = this;
         l->ctx = ctx;
-        uv_tcp_init(&loop_, &l->tcp);
-        l->tcp.data = l.get();
-        if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
-            (rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection)) != 0) {
-            spdlog::critical("listen on fd {}: {}", fd, uv_err_name(rc));
+        const std::string which = "fd " + std::to_string(fd);
+        if (!set_up(uv_tcp_init(&loop_, &l->tcp), "uv_tcp_init", which))
             return exit_boot_failed;
-        }
+        l->tcp.data = l.get();
+        if (!set_up(uv_tcp_open(&l->tcp, fd), "uv_tcp_open", which) ||
+            !set_up(uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection),
+                    "uv_listen", which))
+            return exit_boot_failed;
         listeners_.push_back(std::move(l));
     }
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
@@ -251,12 +256,10 @@ void Worker::on_tick()
 {
     http::date::refresh();
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
-    uint64_t served = app_->requests();
-    // Requests are counted by the app as they are answered; once a second
-    // only the gauges (offload threads, accept queue) and byte totals.
+    const uint64_t served = accounting_->requests();
+    // Requests and bytes are counted as they are answered (app/accounting);
+    // once a second only the gauges (offload threads, accept queue).
     stats::WorkerTick tick;
-    tick.bytes_in = ctx_.bytes_in + admin_ctx_.bytes_in;
-    tick.bytes_out = ctx_.bytes_out + admin_ctx_.bytes_out;
     tick.offload_threads = pool_->threads();
     tick.offload_busy = pool_->busy();
     tick.offload_queued = uint32_t(pool_->depth());
@@ -296,11 +299,9 @@ void Worker::begin_drain()
     draining_ = true;
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
     spdlog::debug("draining {} connections", open_connections());
-    for (auto& l : listeners_) {
+    for (auto& l : listeners_)
         uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
-    }
-    ctx_.draining = admin_ctx_.draining = true;
-    app_->set_draining(true);
+    ctx_.draining = admin_ctx_.draining = true;  // http/'s copy: responses say Connection: close
     // Keep-alive connections are not closed at once: a client may be
     // sending its next request on one right now, and would see the close
     // instead of an answer. Every response from now on says
@@ -308,14 +309,15 @@ void Worker::begin_drain()
     // idle after drain_idle_ms are closed then. A connection that has not
     // sent its first request yet is on its way: it was accepted for a
     // request, so that request is served (or header_timeout ends it).
-    uv_timer_start(
+    int rc = uv_timer_start(
         &drain_idle_timer_,
         [](uv_timer_t* t) noexcept {
             static_cast<Worker*>(t->data)->each_connection_list([](http::ConnectionList& l) { l.drain_served(); });
         },
         std::min<uint64_t>(drain_idle_ms, uint64_t(settings_.keepalive * 1000)), 0);
-    uint64_t grace_ms = uint64_t(settings_.graceful_timeout * 1000);
-    uv_timer_start(
+    if (rc != 0)
+        spdlog::error("uv_timer_start(drain idle): {}; idle connections close at graceful_timeout", uv_err_name(rc));
+    rc = uv_timer_start(
         &graceful_timer_,
         [](uv_timer_t* t) noexcept {
             auto* self = static_cast<Worker*>(t->data);
@@ -326,7 +328,9 @@ void Worker::begin_drain()
             self->each_connection_list([](http::ConnectionList& l) { l.close_all(); });
             self->finish_if_drained();
         },
-        grace_ms, 0);
+        uint64_t(settings_.graceful_timeout * 1000), 0);
+    if (rc != 0)
+        spdlog::error("uv_timer_start(graceful): {}; connections are not cut at graceful_timeout", uv_err_name(rc));
     finish_if_drained();
 }
 
@@ -370,7 +374,7 @@ int Worker::run()
     rc = uv_loop_close(&loop_);
     if (rc != 0)
         spdlog::warn("uv_loop_close: {} (a handle was left open)", uv_err_name(rc));
-    spdlog::debug("exiting after {} requests", app_->requests());
+    spdlog::debug("exiting after {} requests", accounting_->requests());
     access_log_.reset();  // writes what is queued: we leave by _exit, no destructors run
     log::flush();
     return exit_ok;

@@ -269,6 +269,50 @@ def get_from(server, source, path, port=None):
     return response
 
 
+def test_byte_counters_never_decrease_across_both_addresses(forkd):
+    """totals.bytes_in and bytes_out only grow, whichever address a request
+    came to. (They used to be stored from one address's totals when it
+    answered and from both at the tick, so a /stats on stats.bind lowered
+    them until the next tick.) One worker, so both addresses are its own."""
+    import threading
+    from conftest import free_port
+    admin_port = free_port()
+    server = forkd(config={"workers": 1, "stats": {"interval": 0, "allow": ["127.0.0.1/32"],
+                                                   "bind": f"127.0.0.1:{admin_port}"}})
+    stop = threading.Event()
+    failures = []
+
+    def traffic():
+        paths = ("/hello", "/sleep/1", "/stats", "/fib/5?mode=inline")  # /stats: a 404 here
+        i = 0
+        while not stop.is_set():
+            try:
+                server.get(paths[i % len(paths)])
+            except Exception as e:  # noqa: BLE001 (reported below)
+                failures.append(repr(e))
+                return
+            i += 1
+
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    seen = []
+    try:
+        for i in range(80):
+            path = "/stats" if i % 2 == 0 else "/healthz"  # both admin routes move the bytes
+            status, _, body = server.get(path, port=admin_port)
+            assert status == 200, body
+            if path == "/stats":
+                totals = json.loads(body)["totals"]
+                seen.append((totals["bytes_in"], totals["bytes_out"]))
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not failures, failures
+    for (in_before, out_before), (in_after, out_after) in zip(seen, seen[1:]):
+        assert in_after >= in_before and out_after >= out_before, seen
+    assert seen[-1][1] > seen[0][1], seen  # the traffic was counted
+
+
 def test_stats_answer_only_allowed_peers(forkd):
     server = forkd(config={"stats": {"interval": 0, "allow": ["127.0.0.1/32"]}})
     for path in ("/stats", "/metrics"):

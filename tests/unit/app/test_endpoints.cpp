@@ -43,9 +43,9 @@ TEST_CASE("endpoints: fibo_sleep durations")
     CHECK(micro_to_seconds_text(1) == "0.000001");
     CHECK(micro_to_seconds_text(102334155) == "102.334155");
     CHECK(fibo_sleep_ns(6765) == 6765000);
-    CHECK(fibo_sleep_timer_ms(6765) == 7);  // rounded up: never shorter
-    CHECK(fibo_sleep_timer_ms(6000) == 6);
-    CHECK(fibo_sleep_timer_ms(0) == 0);
+    CHECK(timer_ms(fibo_sleep_ns(6765)) == 7);  // rounded up: never shorter
+    CHECK(timer_ms(fibo_sleep_ns(6000)) == 6);
+    CHECK(timer_ms(fibo_sleep_ns(0)) == 0);
 }
 
 TEST_CASE("endpoints: stats and metrics wrap the stats renderers")

@@ -11,10 +11,17 @@
 #include "http/request.hpp"
 
 using namespace forkd;
-using app::Action;
 using app::Route;
 
 namespace {
+
+// The table row of a route in a mode ("" for a route without modes).
+std::size_t ep(Route route, std::string_view mode)
+{
+    const std::size_t row = app::find_endpoint(route, mode);
+    REQUIRE(row != app::other_endpoint);
+    return row;
+}
 
 // A request as http/ hands it over: path and query are views into target.
 void make(http::Request& r, std::string target, llhttp_method_t method = HTTP_GET)
@@ -37,10 +44,10 @@ app::Plan plan_for(std::string target, const config::Settings& settings = {}, ll
 // The "error" text of a JSON error response, checking its shape on the way.
 std::string error_of(const app::Plan& p, int status)
 {
-    CHECK(p.action == Action::respond);
-    CHECK(p.response.status == status);
-    CHECK(p.response.content_type == "application/json");
-    auto body = nlohmann::json::parse(p.response.body);
+    CHECK(p.answer_ready());
+    CHECK(p.answer.status == status);
+    CHECK(p.answer.content_type == "application/json");
+    auto body = nlohmann::json::parse(p.answer.body);
     CHECK(body["status"] == status);
     return body["error"].get<std::string>();
 }
@@ -93,52 +100,52 @@ TEST_CASE("plan: the endpoints with their default modes")
 {
     config::Settings s;  // defaults: hello inline, sleep timer, fib offload, fibo_sleep par
     auto p = plan_for("/hello", s);
-    CHECK(p.action == Action::hello_inline);
+    CHECK(p.endpoint == ep(Route::hello, "inline"));
     p = plan_for("/sleep/100", s);
-    CHECK(p.action == Action::sleep_timer);
+    CHECK(p.endpoint == ep(Route::sleep, "timer"));
     CHECK(p.param == 100);
     p = plan_for("/fib/30", s);
-    CHECK(p.action == Action::fib_offload);
+    CHECK(p.endpoint == ep(Route::fib, "offload"));
     CHECK(p.param == 30);
     p = plan_for("/fibo_sleep/20", s);
-    CHECK(p.action == Action::fibo_sleep_par);
-    CHECK(plan_for("/healthz", s).action == Action::healthz);
-    CHECK(plan_for("/stats", s).action == Action::stats);
-    CHECK(plan_for("/metrics", s).action == Action::metrics);
+    CHECK(p.endpoint == ep(Route::fibo_sleep, "par"));
+    CHECK(plan_for("/healthz", s).endpoint == ep(Route::healthz, ""));
+    CHECK(plan_for("/stats", s).endpoint == ep(Route::stats, ""));
+    CHECK(plan_for("/metrics", s).endpoint == ep(Route::metrics, ""));
     // HEAD is GET without the body: same plan.
-    CHECK(plan_for("/fib/30", s, HTTP_HEAD).action == Action::fib_offload);
+    CHECK(plan_for("/fib/30", s, HTTP_HEAD).endpoint == ep(Route::fib, "offload"));
 }
 
 TEST_CASE("plan: default modes come from settings.endpoints")
 {
     config::Settings s;
-    s.endpoints.hello_mode = config::HelloMode::offload;
-    s.endpoints.sleep_mode = config::SleepMode::block;
-    s.endpoints.fib_mode = config::FibMode::inline_;
-    s.endpoints.fibo_sleep_mode = config::FiboSleepMode::baseline;
-    CHECK(plan_for("/hello", s).action == Action::hello_offload);
-    CHECK(plan_for("/sleep/1", s).action == Action::sleep_block);
-    CHECK(plan_for("/fib/1", s).action == Action::fib_inline);
-    CHECK(plan_for("/fibo_sleep/1", s).action == Action::fibo_sleep_baseline);
+    s.endpoints.hello_mode = "offload";
+    s.endpoints.sleep_mode = "block";
+    s.endpoints.fib_mode = "inline";
+    s.endpoints.fibo_sleep_mode = "baseline";
+    CHECK(plan_for("/hello", s).endpoint == ep(Route::hello, "offload"));
+    CHECK(plan_for("/sleep/1", s).endpoint == ep(Route::sleep, "block"));
+    CHECK(plan_for("/fib/1", s).endpoint == ep(Route::fib, "inline"));
+    CHECK(plan_for("/fibo_sleep/1", s).endpoint == ep(Route::fibo_sleep, "baseline"));
     // An empty ?mode= is the default too.
-    CHECK(plan_for("/fib/1?mode=", s).action == Action::fib_inline);
+    CHECK(plan_for("/fib/1?mode=", s).endpoint == ep(Route::fib, "inline"));
 }
 
 TEST_CASE("plan: ?mode= selects every mode")
 {
-    CHECK(plan_for("/hello?mode=inline").action == Action::hello_inline);
-    CHECK(plan_for("/hello?mode=offload").action == Action::hello_offload);
-    CHECK(plan_for("/sleep/5?mode=timer").action == Action::sleep_timer);
-    CHECK(plan_for("/sleep/5?mode=offload").action == Action::sleep_offload);
-    CHECK(plan_for("/sleep/5?mode=block").action == Action::sleep_block);
-    CHECK(plan_for("/fib/5?mode=inline").action == Action::fib_inline);
-    CHECK(plan_for("/fib/5?mode=offload").action == Action::fib_offload);
-    CHECK(plan_for("/fibo_sleep/5?mode=par").action == Action::fibo_sleep_par);
-    CHECK(plan_for("/fibo_sleep/5?mode=async").action == Action::fibo_sleep_async);
-    CHECK(plan_for("/fibo_sleep/5?mode=baseline").action == Action::fibo_sleep_baseline);
-    CHECK(plan_for("/fibo_sleep/5?mode=offload").action == Action::fibo_sleep_offload);
+    CHECK(plan_for("/hello?mode=inline").endpoint == ep(Route::hello, "inline"));
+    CHECK(plan_for("/hello?mode=offload").endpoint == ep(Route::hello, "offload"));
+    CHECK(plan_for("/sleep/5?mode=timer").endpoint == ep(Route::sleep, "timer"));
+    CHECK(plan_for("/sleep/5?mode=offload").endpoint == ep(Route::sleep, "offload"));
+    CHECK(plan_for("/sleep/5?mode=block").endpoint == ep(Route::sleep, "block"));
+    CHECK(plan_for("/fib/5?mode=inline").endpoint == ep(Route::fib, "inline"));
+    CHECK(plan_for("/fib/5?mode=offload").endpoint == ep(Route::fib, "offload"));
+    CHECK(plan_for("/fibo_sleep/5?mode=par").endpoint == ep(Route::fibo_sleep, "par"));
+    CHECK(plan_for("/fibo_sleep/5?mode=async").endpoint == ep(Route::fibo_sleep, "async"));
+    CHECK(plan_for("/fibo_sleep/5?mode=baseline").endpoint == ep(Route::fibo_sleep, "baseline"));
+    CHECK(plan_for("/fibo_sleep/5?mode=offload").endpoint == ep(Route::fibo_sleep, "offload"));
     // Other query parameters are ignored.
-    CHECK(plan_for("/fib/5?x=1&mode=inline&y").action == Action::fib_inline);
+    CHECK(plan_for("/fib/5?x=1&mode=inline&y").endpoint == ep(Route::fib, "inline"));
 }
 
 TEST_CASE("plan: unknown mode is 400 naming the allowed ones")
@@ -178,10 +185,10 @@ TEST_CASE("plan: bad path parameters are 400 naming the problem")
 TEST_CASE("plan: limits are 400 saying the limit")
 {
     config::Settings s;
-    CHECK(plan_for("/fib/40", s).action == Action::fib_offload);
+    CHECK(plan_for("/fib/40", s).endpoint == ep(Route::fib, "offload"));
     CHECK(error_of(plan_for("/fib/41", s), 400) == "n must be <= fib_max_n (40), got 41");
     CHECK(error_of(plan_for("/fibo_sleep/41", s), 400) == "n must be <= fib_max_n (40), got 41");
-    CHECK(plan_for("/sleep/60000", s).action == Action::sleep_timer);
+    CHECK(plan_for("/sleep/60000", s).endpoint == ep(Route::sleep, "timer"));
     CHECK(error_of(plan_for("/sleep/60001", s), 400) == "ms must be <= sleep_max_ms (60000), got 60001");
     CHECK(error_of(plan_for("/sleep/18446744073709551615", s), 400) ==
           "ms must be <= sleep_max_ms (60000), got 18446744073709551615");
@@ -197,11 +204,11 @@ TEST_CASE("plan: fibo_sleep's sleep is bounded by sleep_max_ms too")
 {
     config::Settings s;  // fib_max_n 40, sleep_max_ms 60000
     // F(38)/1e6 = 39.088169 s: fine. F(39)/1e6 = 63.245986 s: past 60 s.
-    CHECK(plan_for("/fibo_sleep/38", s).action == Action::fibo_sleep_par);
+    CHECK(plan_for("/fibo_sleep/38", s).endpoint == ep(Route::fibo_sleep, "par"));
     CHECK(error_of(plan_for("/fibo_sleep/39", s), 400) ==
           "n = 39 would sleep F(n)/1e6 = 63.245986 s, past sleep_max_ms (60000)");
     // fib itself does not sleep.
-    CHECK(plan_for("/fib/39", s).action == Action::fib_offload);
+    CHECK(plan_for("/fib/39", s).endpoint == ep(Route::fib, "offload"));
 }
 
 TEST_CASE("plan: fib_max_n configured past 93 still stops at 64 bits")
@@ -229,7 +236,7 @@ TEST_CASE("plan: other methods are 405 with Allow")
             CAPTURE(target);
             auto p = plan_for(target, {}, method);
             auto e = error_of(p, 405);
-            CHECK(p.response.extra_headers == "Allow: GET, HEAD\r\n");
+            CHECK(p.answer.extra_headers == "Allow: GET, HEAD\r\n");
             CHECK(e.find("allowed: GET, HEAD") != std::string::npos);
         }
     }
@@ -248,22 +255,12 @@ TEST_CASE("plan: offload modes with threads = 0 are 503, never silently inline")
         CHECK(error_of(plan_for(target, s), 503) == message);
     }
     // The modes that need no pool still work.
-    CHECK(plan_for("/hello", s).action == Action::hello_inline);
-    CHECK(plan_for("/sleep/1", s).action == Action::sleep_timer);
-    CHECK(plan_for("/sleep/1?mode=block", s).action == Action::sleep_block);
-    CHECK(plan_for("/fib/1?mode=inline", s).action == Action::fib_inline);
-    CHECK(plan_for("/fibo_sleep/1?mode=async", s).action == Action::fibo_sleep_async);
-    CHECK(plan_for("/fibo_sleep/1?mode=baseline", s).action == Action::fibo_sleep_baseline);
+    CHECK(plan_for("/hello", s).endpoint == ep(Route::hello, "inline"));
+    CHECK(plan_for("/sleep/1", s).endpoint == ep(Route::sleep, "timer"));
+    CHECK(plan_for("/sleep/1?mode=block", s).endpoint == ep(Route::sleep, "block"));
+    CHECK(plan_for("/fib/1?mode=inline", s).endpoint == ep(Route::fib, "inline"));
+    CHECK(plan_for("/fibo_sleep/1?mode=async", s).endpoint == ep(Route::fibo_sleep, "async"));
+    CHECK(plan_for("/fibo_sleep/1?mode=baseline", s).endpoint == ep(Route::fibo_sleep, "baseline"));
     // A bad request is still a 400 first.
     CHECK(error_of(plan_for("/fib/abc", s), 400).starts_with("path parameter"));
-}
-
-TEST_CASE("uses_pool and to_string cover every action")
-{
-    CHECK(app::uses_pool(Action::hello_offload));
-    CHECK(app::uses_pool(Action::fibo_sleep_par));
-    CHECK_FALSE(app::uses_pool(Action::fibo_sleep_async));
-    CHECK_FALSE(app::uses_pool(Action::sleep_block));
-    CHECK(std::string(app::to_string(Action::fibo_sleep_baseline)) == "fibo_sleep_baseline");
-    CHECK(std::string(app::route_pattern(Route::sleep)) == "/sleep/{ms}");
 }

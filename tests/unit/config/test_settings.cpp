@@ -1,9 +1,10 @@
 // Tests of config/settings.cpp: bind address printing, the worker count and
-// the mode names.
+// the registry of mode keys.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
+#include "app/table.hpp"
 #include "config/settings.hpp"
 
 using namespace forkd::config;
@@ -26,46 +27,19 @@ TEST_CASE("resolved_workers: the configured count, or the online cores for 0")
     CHECK(settings.resolved_workers() >= 1);
 }
 
-// Every name of a mode type parses back to the value it names, in enum order.
-template <class Mode> void check_names_round_trip(std::initializer_list<const char*> expected)
+TEST_CASE("mode keys: the names handed in are the names a key accepts")
 {
-    const auto names = mode_names<Mode>();
-    REQUIRE(names.size() == expected.size());
-    int index = 0;
-    for (const char* name : expected) {
-        const auto mode = static_cast<Mode>(index);
-        CHECK(std::string_view(to_string(mode)) == name);
-        CHECK(names[static_cast<std::size_t>(index)] == name);
-        Mode parsed{};
-        CHECK(parse_mode(name, parsed));
-        CHECK(parsed == mode);
-        ++index;
-    }
-}
-
-TEST_CASE("mode names are exactly the documented ones")
-{
-    check_names_round_trip<HelloMode>({"inline", "offload"});
-    check_names_round_trip<SleepMode>({"timer", "offload", "block"});
-    check_names_round_trip<FibMode>({"offload", "inline"});
-    check_names_round_trip<FiboSleepMode>({"par", "async", "baseline", "offload"});
-}
-
-TEST_CASE("parse_mode refuses other names and leaves the output alone")
-{
-    SleepMode sleep = SleepMode::block;
-    CHECK_FALSE(parse_mode("async", sleep));
-    CHECK_FALSE(parse_mode("", sleep));
-    CHECK_FALSE(parse_mode("Timer", sleep));
-    CHECK_FALSE(parse_mode("timer ", sleep));
-    CHECK(sleep == SleepMode::block);
-    HelloMode hello = HelloMode::offload;
-    CHECK_FALSE(parse_mode("inline_", hello));
-    CHECK(hello == HelloMode::offload);
-    FiboSleepMode fibo = FiboSleepMode::par;
-    CHECK_FALSE(parse_mode("timer", fibo));
-    FibMode fib = FibMode::inline_;
-    CHECK_FALSE(parse_mode("par", fib));
+    static constexpr std::string_view colours[] = {"red", "green"};
+    static constexpr ModeKey keys[] = {{"colour_mode", colours}};
+    set_mode_keys(keys);
+    REQUIRE(mode_names("colour_mode").size() == 2);
+    CHECK(mode_names("colour_mode")[1] == "green");
+    CHECK(mode_names("fib_mode").empty());  // no longer handed in
+    CHECK(mode_names("").empty());
+    set_mode_keys({});
+    CHECK(mode_names("colour_mode").empty());
+    // Put back what the program (main.cpp) and the other tests hand in.
+    set_mode_keys(forkd::app::mode_keys());
 }
 
 TEST_CASE("defaults match DESIGN.md")
@@ -73,9 +47,9 @@ TEST_CASE("defaults match DESIGN.md")
     const Settings settings;
     REQUIRE(settings.bind.size() == 1);
     CHECK(settings.bind[0].to_string() == "127.0.0.1:8000");
-    CHECK(settings.endpoints.hello_mode == HelloMode::inline_);
-    CHECK(settings.endpoints.sleep_mode == SleepMode::timer);
-    CHECK(settings.endpoints.fib_mode == FibMode::offload);
-    CHECK(settings.endpoints.fibo_sleep_mode == FiboSleepMode::par);
+    CHECK(settings.endpoints.hello_mode == "inline");
+    CHECK(settings.endpoints.sleep_mode == "timer");
+    CHECK(settings.endpoints.fib_mode == "offload");
+    CHECK(settings.endpoints.fibo_sleep_mode == "par");
     CHECK(settings.umask == 022);
 }

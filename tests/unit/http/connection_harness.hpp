@@ -99,10 +99,10 @@ struct TestHandler final : Handler {
         uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) { delete static_cast<Job*>(h->data); });
     }
 
-    void on_response(const Connection&, const Request&, int status, std::size_t bytes, uint64_t) noexcept override
+    void on_response(const Connection&, const Request&, const Sent& sent) noexcept override
     {
-        CHECK(bytes > 0);
-        statuses.push_back(status);
+        CHECK(sent.bytes > 0);
+        statuses.push_back(sent.status);
     }
 };
 

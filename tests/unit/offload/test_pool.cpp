@@ -81,7 +81,7 @@ TEST_CASE("pool: jobs run on a pool thread and complete on the loop thread")
     std::vector<TestJob> jobs(5);
     for (auto& job : jobs) {
         job.completed = &completed;
-        REQUIRE(pool.submit(&job));
+        REQUIRE(pool.submit(&job) == 0);
     }
     // The outstanding jobs keep the loop alive: run until they are all done.
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
@@ -115,7 +115,7 @@ TEST_CASE("pool: an idle pool does not keep the loop alive")
     TestJob job;
     job.sleep_ms = 20;
     job.completed = &completed;
-    REQUIRE(pool.submit(&job));
+    REQUIRE(pool.submit(&job) == 0);
     CHECK(uv_loop_alive(&l.loop) != 0);  // pending work holds the loop
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 1);
@@ -141,16 +141,16 @@ TEST_CASE("pool: the queue bound is enforced")
         job.completed = &completed;
     }
     // The first job occupies the only thread...
-    REQUIRE(pool.submit(&jobs[0]));
+    REQUIRE(pool.submit(&jobs[0]) == 0);
     while (started.load() == 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     CHECK(pool.busy() == 1);
     CHECK(pool.depth() == 0);
     // ...so two more fill the queue, and the fourth is refused.
-    CHECK(pool.submit(&jobs[1]));
-    CHECK(pool.submit(&jobs[2]));
+    CHECK(pool.submit(&jobs[1]) == 0);
+    CHECK(pool.submit(&jobs[2]) == 0);
     CHECK(pool.depth() == 2);
-    CHECK_FALSE(pool.submit(&jobs[3]));
+    CHECK(pool.submit(&jobs[3]) != 0);
     CHECK(pool.depth() == 2);
 
     open.store(true);
@@ -159,7 +159,7 @@ TEST_CASE("pool: the queue bound is enforced")
     CHECK(pool.depth() == 0);
     CHECK(pool.busy() == 0);
     // Room again.
-    CHECK(pool.submit(&jobs[3]));
+    CHECK(pool.submit(&jobs[3]) == 0);
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 4);
 
@@ -176,7 +176,7 @@ TEST_CASE("pool: threads == 0 refuses every job")
     int completed = 0;
     TestJob job;
     job.completed = &completed;
-    CHECK_FALSE(pool.submit(&job));
+    CHECK(pool.submit(&job) != 0);
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 0);
     pool.close();
@@ -191,10 +191,10 @@ TEST_CASE("pool: submit before start() or after close() refuses")
     int completed = 0;
     TestJob job;
     job.completed = &completed;
-    CHECK_FALSE(pool.submit(&job));
+    CHECK(pool.submit(&job) != 0);
     REQUIRE(pool.start() == 0);
     pool.close();
-    CHECK_FALSE(pool.submit(&job));
+    CHECK(pool.submit(&job) != 0);
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 0);
 }
@@ -220,8 +220,8 @@ TEST_CASE("pool: jobs run in parallel")
         job.completed = &completed;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    REQUIRE(pool.submit(&jobs[0]));
-    REQUIRE(pool.submit(&jobs[1]));
+    REQUIRE(pool.submit(&jobs[0]) == 0);
+    REQUIRE(pool.submit(&jobs[1]) == 0);
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     const auto elapsed = std::chrono::steady_clock::now() - t0;
     CHECK(completed == 2);
@@ -244,7 +244,7 @@ TEST_CASE("pool: close() with queued jobs completes them, in order")
         job.sleep_ms = 10;
         job.completed = &completed;
         job.order = &order;
-        REQUIRE(pool.submit(&job));
+        REQUIRE(pool.submit(&job) == 0);
     }
     // No uv_run: close() itself runs the queued jobs and their done().
     pool.close();
@@ -273,7 +273,7 @@ TEST_CASE("pool: done() may submit the next job")
                 auto* self = static_cast<ChainJob*>(j);
                 ++*self->completed;
                 if (--self->remaining > 0)
-                    REQUIRE(self->pool->submit(self));
+                    REQUIRE(self->pool->submit(self) == 0);
             };
         }
     };
@@ -285,7 +285,7 @@ TEST_CASE("pool: done() may submit the next job")
     job.pool = &pool;
     job.remaining = 10;
     job.completed = &completed;
-    REQUIRE(pool.submit(&job));
+    REQUIRE(pool.submit(&job) == 0);
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 10);
     pool.close();
@@ -301,7 +301,7 @@ TEST_CASE("pool: many jobs from many threads coalesce into few wake-ups")
     std::vector<TestJob> jobs(500);
     for (auto& job : jobs) {
         job.completed = &completed;
-        REQUIRE(pool.submit(&job));
+        REQUIRE(pool.submit(&job) == 0);
     }
     CHECK(uv_run(&l.loop, UV_RUN_DEFAULT) == 0);
     CHECK(completed == 500);

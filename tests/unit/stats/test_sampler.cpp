@@ -1,5 +1,5 @@
-// Unit tests for stats/snapshot.cpp, sampler.cpp and report.cpp: reading the
-// board, the master's samples, retiring workers, and the master's log lines.
+// Unit tests for stats/sampler.cpp: the master's samples, retiring workers,
+// exit statuses as text.
 #include <doctest/doctest.h>
 
 #include "tests/unit/loopback.hpp"
@@ -15,58 +15,12 @@
 #include "stats/report.hpp"
 #include "stats/sampler.hpp"
 #include "stats/snapshot.hpp"
+#include "tests/unit/stats/board_fixture.hpp"
 
 using namespace forkd::stats;
+using namespace endpoint_fixture;
 
-namespace {
-
-// A "worker" in entry i of slot s, with n hello requests of `ns` each.
-void fake_worker(Scoreboard& sb, std::size_t i, int slot, int pid, int n, uint64_t ns = 10000)
-{
-    WorkerEntry& e = sb.entry(i);
-    e.reset(slot, 1, wall_now_ms());
-    e.pid.store(pid);
-    e.state.store(WorkerState::ready);
-    for (int k = 0; k < n; ++k)
-        record_response(e, Endpoint::hello_inline, 200, ns);
-    e.bytes_in.store(uint64_t(n) * 100);
-    e.bytes_out.store(uint64_t(n) * 150);
-}
-
-}  // namespace
-
-TEST_CASE("a snapshot lists live workers and sums them per slot and in total")
-{
-    Scoreboard sb(6, 3);
-    set_server(sb, ServerInfo{"/etc/forkd.toml", 2, 3});
-    fake_worker(sb, 0, 0, 1001, 5);
-    fake_worker(sb, 4, 1, 1002, 7);
-    fake_worker(sb, 2, 1, 1003, 1);  // a second process of slot 1 (a reload in progress)
-    record_response(sb.entry(2), Endpoint::other, 404, 2000);
-
-    const Snapshot snap = take_snapshot(sb);
-    CHECK(snap.server.config_path == "/etc/forkd.toml");
-    CHECK(snap.server.generation == 2);
-    CHECK(snap.server.workers_target == 3);
-    CHECK(snap.server.master_pid == getpid());
-    REQUIRE(snap.workers.size() == 3);
-    CHECK(snap.workers[0].pid == 1001);
-    CHECK(snap.workers[1].pid == 1003);  // entry order
-    CHECK(snap.workers[2].pid == 1002);
-    CHECK_FALSE(snap.workers[0].sampled);
-    REQUIRE(snap.slots.size() == 3);
-    CHECK(snap.slots[0].counters.requests == 5);
-    CHECK(snap.slots[1].counters.requests == 9);
-    CHECK(snap.slots[2].counters.requests == 0);
-    CHECK(snap.totals.requests == 14);
-    CHECK(snap.totals.bytes_in == 1300);
-    CHECK(snap.totals.endpoints[std::size_t(Endpoint::hello_inline)].requests() == 13);
-    CHECK(snap.totals.by_class()[1] == 13);
-    CHECK(snap.totals.by_class()[3] == 1);
-    CHECK(snap.endpoint_latency[std::size_t(Endpoint::hello_inline)].count == 13);
-    CHECK(snap.latency().count == 14);
-    CHECK(snap.workers_in(WorkerState::ready) == 3);
-}
+using board_fixture::fake_worker;
 
 TEST_CASE("record_exit moves a worker's counters to its slot and frees the entry")
 {
@@ -151,55 +105,4 @@ TEST_CASE("sample_master samples live processes and slots")
     CHECK(snap.slots[1].requests_per_s == doctest::Approx(25.0));
     CHECK(snap.workers[0].cpu_percent >= 0);
     close(listener);
-}
-
-TEST_CASE("the master's summary line covers the interval since the last one")
-{
-    Scoreboard sb(3, 2);
-    set_server(sb, ServerInfo{"", 1, 2});
-    fake_worker(sb, 0, 0, 3001, 100, 20000);
-    fake_worker(sb, 1, 1, 3002, 300, 20000);
-    Reporter reporter;
-    const uint64_t t0 = sb.master().started_ms.load() + 10000;
-    Reporter::Report r = reporter.report(sb, t0);
-    CAPTURE(r.line);
-    CHECK(r.line.find("stats: 2/2 workers ready, 40.0 req/s") == 0);  // 400 in 10 s
-    CHECK(r.line.find("p95 20 us") != std::string::npos);
-    CHECK(r.line.find("0 restarts") != std::string::npos);
-    CHECK(r.line.find("busiest worker 1 (30.0 req/s), idlest worker 0 (10.0 req/s)") != std::string::npos);
-    CHECK(r.status == "2/2 workers, 40.0 req/s, p95 20 us, 0 restarts");
-
-    // Next interval: 10 s, only slot 0 busy, and slower.
-    for (int k = 0; k < 200; ++k)
-        record_response(sb.entry(0), Endpoint::hello_inline, 200, 3000000);
-    r = reporter.report(sb, t0 + 10000);
-    CAPTURE(r.line);
-    CHECK(r.line.find("20.0 req/s") != std::string::npos);
-    CHECK(r.line.find("p95 2.9") != std::string::npos);  // 3 ms, within the bucket error
-    CHECK(r.line.find("busiest worker 0 (20.0 req/s), idlest worker 1 (0.0 req/s)") != std::string::npos);
-}
-
-TEST_CASE("exit_line gives a worker's final counters")
-{
-    Scoreboard sb(1);
-    fake_worker(sb, 0, 2, 4242, 10, 50000);
-    record_response(sb.entry(0), Endpoint::other, 404, 1000);
-    record_response(sb.entry(0), Endpoint::fib_offload, 503, 1000);
-    sb.entry(0).started_ms.store(1000000);
-    const std::string line = exit_line(sb.entry(0), 1012500);
-    CAPTURE(line);
-    CHECK(line.find("worker 2 (pid 4242, generation 1) served 12 requests in 12.5 s: "
-                    "2xx 10, 3xx 0, 4xx 1, 5xx 1; 1.0 kB in, 1.5 kB out; latency p50 ") == 0);
-    CHECK(line.find("max 50 us") != std::string::npos);
-}
-
-TEST_CASE("durations and sizes read naturally")
-{
-    CHECK(format_duration(850) == "850 ns");
-    CHECK(format_duration(52000) == "52 us");
-    CHECK(format_duration(1020000) == "1.02 ms");
-    CHECK(format_duration(2500000000) == "2.50 s");
-    CHECK(format_bytes(512) == "512 B");
-    CHECK(format_bytes(1200) == "1.2 kB");
-    CHECK(format_bytes(3400000) == "3.4 MB");
 }

@@ -1,0 +1,93 @@
+// tests/unit/app/test_app.cpp: App, the main addresses' handler (app/app.cpp),
+// on a real loop: /healthz reading the worker's draining flag, /stats moved
+// to stats.bind, stats.allow, cancelled timers. Running the table's rows is
+// tests/unit/app/test_dispatch.cpp's.
+#include "app/app.hpp"
+
+#include <doctest/doctest.h>
+
+#include "app/table.hpp"
+#include "tests/unit/app/app_harness.hpp"
+
+using namespace forkd;
+using app::Route;
+using app_test::AppHarness;
+using app_test::fetch;
+
+namespace {
+
+uint64_t count_of(const AppHarness& h, std::size_t endpoint)
+{
+    return h.entry().endpoints[endpoint].requests();
+}
+
+}  // namespace
+
+TEST_CASE("app: /healthz reads the worker's draining flag")
+{
+    AppHarness h;
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    h.serve_with(app);
+    h.run([&h](int port) {
+        CHECK(fetch(port, "/healthz").body == "ok");
+        h.draining = true;  // the worker's flag; written from here only because the loop waits on us
+        const auto r = fetch(port, "/healthz");
+        CHECK(r.status == 503);
+        CHECK(r.body == "draining");
+    });
+}
+
+TEST_CASE("app: with stats.bind, /stats and /metrics are not served here")
+{
+    AppHarness h;
+    h.settings.stats.bind = "127.0.0.1:9";
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    h.serve_with(app);
+    h.run([](int port) {
+        for (const char* path : {"/stats", "/metrics"}) {
+            const auto r = fetch(port, path);
+            CHECK(r.status == 404);
+            CHECK(r.body.find("served on stats.bind (127.0.0.1:9)") != std::string::npos);
+        }
+        CHECK(fetch(port, "/healthz").status == 200);
+    });
+    CHECK(count_of(h, app::other_endpoint) == 2);
+}
+
+TEST_CASE("app: a peer outside stats.allow gets 403")
+{
+    AppHarness h;
+    h.settings.stats.allow = {"10.0.0.0/8"};
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    h.serve_with(app);
+    h.run([](int port) { CHECK(fetch(port, "/metrics").status == 403); });
+}
+
+TEST_CASE("app: cancel_timers answers waiting requests with 503 at once")
+{
+    AppHarness h;
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    h.serve_with(app);
+    // On the loop: once a request waits on its timer, cancel (as the
+    // worker does at graceful_timeout), then stop looking.
+    uv_timer_t watch{};
+    REQUIRE(uv_timer_init(&h.http.loop, &watch) == 0);
+    watch.data = &app;
+    REQUIRE(uv_timer_start(
+                &watch,
+                [](uv_timer_t* t) {
+                    auto* a = static_cast<app::App*>(t->data);
+                    if (a->pending_timers() == 0)
+                        return;
+                    CHECK(a->cancel_timers() == 1);
+                    uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
+                },
+                5, 5) == 0);
+    h.run([&](int port) {
+        const auto r = fetch(port, "/sleep/60000");
+        CHECK(r.status == 503);
+        CHECK(r.body.find("shutting down") != std::string::npos);
+    });
+    CHECK(app.pending_timers() == 0);
+    CHECK(count_of(h, app::find_endpoint(Route::sleep, "timer")) == 1);
+}
