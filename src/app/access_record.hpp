@@ -16,9 +16,6 @@
 
 namespace forkd::app {
 
-// "127.0.0.1", "::1"; "-" when the family is neither. `buf` holds the text.
-std::string_view address_text(const sockaddr_storage& address, char (&buf)[INET6_ADDRSTRLEN]);
-
 // Write the line for one response. A log line is never worth a request:
 // errors are dropped (spdlog reports its own).
 void write_access_record(log::AccessLog& access_log, const http::Connection& conn, const http::Request& request,

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/address.hpp"
+
 namespace forkd::master {
 namespace {
 
@@ -138,13 +140,10 @@ config::BindAddress bound_address(int fd)
     char host[INET6_ADDRSTRLEN] = {};
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
         throw std::runtime_error("fd " + std::to_string(fd) + " is not a socket");
-    const void* addr = ss.ss_family == AF_INET6
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
-    if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
-        inet_ntop(ss.ss_family, addr, host, sizeof host) == nullptr)
+    const std::string_view text = http::address_text(ss, host);
+    if (text == "-")
         throw std::runtime_error("fd " + std::to_string(fd) + " is not a TCP/IP socket");
-    return config::BindAddress{host, bound_port(fd)};
+    return config::BindAddress{std::string(text), bound_port(fd)};
 }
 
 bool is_listening(int fd)

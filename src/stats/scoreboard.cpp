@@ -141,9 +141,7 @@ Scoreboard::Scoreboard(std::size_t entries, std::size_t slots)
     }
     for (std::size_t i = 0; i < slots; ++i)
         new (&slots_[i]) SlotArea();
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    master_->started_ms.store(uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000);
+    master_->started_ms.store(wall_now_ms());
     master_->master_pid.store(int32_t(getpid()));
     master_->generation.store(1);
 }
@@ -192,6 +190,27 @@ std::string load_text(const std::atomic<char>* src, std::size_t size)
         out += c;
     }
     return out;
+}
+
+namespace {
+
+uint64_t clock_ms(clockid_t clock)
+{
+    timespec ts;
+    clock_gettime(clock, &ts);
+    return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+uint64_t wall_now_ms()
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t monotonic_now_ms()
+{
+    return clock_ms(CLOCK_MONOTONIC);
 }
 
 }  // namespace forkd::stats

@@ -252,4 +252,9 @@ private:
 void store_text(std::atomic<char>* dst, std::size_t size, const char* src, std::size_t len);
 std::string load_text(const std::atomic<char>* src, std::size_t size);
 
+// The clocks of the board's figures, in milliseconds: wall time for the
+// times people read (start, last exit), monotonic for ages and rates.
+uint64_t wall_now_ms();
+uint64_t monotonic_now_ms();
+
 }  // namespace forkd::stats

@@ -18,13 +18,6 @@ namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-uint64_t clock_ms(clockid_t clock)
-{
-    timespec ts;
-    clock_gettime(clock, &ts);
-    return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
-}
-
 void read_slot(const SlotArea& a, int index, SlotSnapshot& s)
 {
     s.slot = index;
@@ -220,16 +213,6 @@ Snapshot take_snapshot(const Scoreboard& board, uint64_t now_ms, uint64_t mono_n
 Snapshot take_snapshot(const Scoreboard& board)
 {
     return take_snapshot(board, wall_now_ms(), monotonic_now_ms());
-}
-
-uint64_t wall_now_ms()
-{
-    return clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t monotonic_now_ms()
-{
-    return clock_ms(CLOCK_MONOTONIC);
 }
 
 }  // namespace forkd::stats

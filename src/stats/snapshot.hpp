@@ -120,7 +120,4 @@ Snapshot take_snapshot(const Scoreboard& board);
 // Read one endpoint's counters (and its histogram, when `latency` is given).
 EndpointTotals load_endpoint(const EndpointCounters& c, Histogram* latency);
 
-uint64_t wall_now_ms();
-uint64_t monotonic_now_ms();
-
 }  // namespace forkd::stats
