@@ -61,8 +61,7 @@ void Master::spawn(const Action& a)
 void Master::prepare_child(void* arg)
 {
     auto* self = static_cast<Master*>(arg);
-    for (uv_signal_t& s : self->signals_)
-        uv_signal_stop(&s);
+    self->signals_.forget();
     ::close(uv_backend_fd(&self->loop_));
 }
 

@@ -33,12 +33,12 @@ constexpr uint64_t quick_shutdown_ms = 2000;
 
 }  // namespace
 
-const std::array<Master::SignalEntry, 10> Master::signal_table = {{
+const Master::Signals::Entries Master::signal_table = {{
     {SIGTERM, "SIGTERM", &Master::on_term},
     {SIGINT, "SIGINT", &Master::on_int},
     {SIGQUIT, "SIGQUIT", &Master::on_quit},
     {SIGHUP, "SIGHUP", &Master::on_hup},
-    {SIGCHLD, "SIGCHLD", &Master::on_chld},
+    {SIGCHLD, "SIGCHLD", &Master::on_chld, spdlog::level::trace},  // every worker exit: no line
     {SIGUSR1, "SIGUSR1", &Master::on_usr1},
     {SIGUSR2, "SIGUSR2", &Master::on_usr2},
     {SIGTTIN, "SIGTTIN", &Master::on_ttin},
@@ -125,35 +125,9 @@ int Master::start_loop()
         spdlog::critical("uv_loop_init: {}", uv_err_name(rc));
         return rc;
     }
-    for (std::size_t i = 0; i < signal_table.size(); ++i) {
-        rc = uv_signal_init(&loop_, &signals_[i]);
-        if (rc != 0) {
-            spdlog::critical("uv_signal_init({}): {}", signal_table[i].name, uv_err_name(rc));
-            return rc;
-        }
-        signals_[i].data = this;
-        rc = uv_signal_start(
-            &signals_[i],
-            [](uv_signal_t* h, int signum) noexcept {
-                auto* self = static_cast<Master*>(h->data);
-                for (const SignalEntry& e : signal_table) {
-                    if (e.signum != signum)
-                        continue;
-                    if (signum != SIGCHLD)
-                        spdlog::info("handling {}", e.name);
-                    try {
-                        (self->*e.handler)();
-                    } catch (const std::exception& ex) {
-                        spdlog::error("handling {}: {}", e.name, ex.what());
-                    }
-                }
-            },
-            signal_table[i].signum);
-        if (rc != 0) {
-            spdlog::critical("uv_signal_start({}): {}", signal_table[i].name, uv_err_name(rc));
-            return rc;
-        }
-    }
+    rc = signals_.start(&loop_, this);
+    if (rc != 0)
+        return rc;
     rc = uv_timer_init(&loop_, &tick_);
     if (rc != 0) {
         spdlog::critical("uv_timer_init: {}", uv_err_name(rc));
@@ -303,16 +277,7 @@ void Master::finish_shutdown()
 {
     if (!supervisor_->procs().empty() || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_)))
         return;
-    // Closing the last handle of a signal restores its default action: a
-    // second TERM now would kill a master that is exiting cleanly. Keep
-    // them pending instead; the process ends before they matter.
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (const SignalEntry& e : signal_table)
-        sigaddset(&mask, e.signum);
-    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-    for (uv_signal_t& s : signals_)
-        uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+    signals_.close();  // blocked first: a second TERM must not kill a clean exit
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
 }
 

@@ -32,6 +32,7 @@
 #include "master/supervisor.hpp"
 #include "stats/report.hpp"
 #include "stats/scoreboard.hpp"
+#include "worker/signal_table.hpp"
 
 namespace forkd::master {
 
@@ -54,12 +55,8 @@ public:
     int run(std::vector<std::string> argv);
 
 private:
-    struct SignalEntry {
-        int signum;
-        const char* name;
-        void (Master::*handler)();
-    };
-    static const std::array<SignalEntry, 10> signal_table;
+    using Signals = worker::SignalTable<Master, 10>;
+    static const Signals::Entries signal_table;
 
     // master.cpp: signals (recorded by libuv, handled here on the loop)
     int start_loop();
@@ -110,7 +107,7 @@ private:
     config::Settings settings_;
     config::Settings previous_settings_;  // to fall back to if a reload fails
     uv_loop_t loop_{};
-    std::array<uv_signal_t, 10> signals_{};
+    Signals signals_{signal_table};
     uv_timer_t tick_{};
     Listeners listeners_;
     Pidfile pidfile_;

@@ -31,6 +31,7 @@
 #include "log/log.hpp"
 #include "offload/pool.hpp"
 #include "worker/privileges.hpp"
+#include "worker/signal_table.hpp"
 
 namespace forkd::worker {
 namespace {
@@ -61,12 +62,8 @@ private:
         http::Context* ctx;    // the main one, or the stats.bind one
         bool waiting = false;  // a connection is pending but we are at worker_connections
     };
-    struct SignalEntry {
-        int signum;
-        const char* name;
-        void (Worker::*handler)();
-    };
-    static const std::array<SignalEntry, 4> signal_table;
+    using Signals = SignalTable<Worker, 4>;
+    static const Signals::Entries signal_table;
 
     int boot();
     void on_sigterm();
@@ -95,7 +92,7 @@ private:
     http::Context ctx_;        // connections of the bind addresses
     http::Context admin_ctx_;  // connections of stats.bind (if any)
     std::vector<std::unique_ptr<Listener>> listeners_;
-    std::array<uv_signal_t, 4> signals_{};
+    Signals signals_{signal_table};
     uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};    // drain deadline
     uv_timer_t drain_idle_timer_{};  // drain: when idle keep-alive connections close
@@ -106,11 +103,11 @@ private:
     uint64_t max_requests_ = 0;  // 0: never recycled for its request count
 };
 
-const std::array<Worker::SignalEntry, 4> Worker::signal_table = {{
-    {SIGTERM, "SIGTERM", &Worker::on_sigterm},
-    {SIGINT, "SIGINT", &Worker::on_sigquit},
-    {SIGQUIT, "SIGQUIT", &Worker::on_sigquit},
-    {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1},
+const Worker::Signals::Entries Worker::signal_table = {{
+    {SIGTERM, "SIGTERM", &Worker::on_sigterm, spdlog::level::debug},
+    {SIGINT, "SIGINT", &Worker::on_sigquit, spdlog::level::debug},
+    {SIGQUIT, "SIGQUIT", &Worker::on_sigquit, spdlog::level::debug},
+    {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1, spdlog::level::debug},
 }};
 
 int Worker::boot()
@@ -155,25 +152,8 @@ int Worker::boot()
     ctx_.handler = app_.get();
     admin_ctx_.handler = admin_.get();
 
-    for (std::size_t i = 0; i < signal_table.size(); ++i) {
-        if (!set_up(uv_signal_init(&loop_, &signals_[i]), "uv_signal_init", signal_table[i].name))
-            return exit_boot_failed;
-        signals_[i].data = this;
-        const int rc = uv_signal_start(
-            &signals_[i],
-            [](uv_signal_t* h, int signum) noexcept {
-                auto* self = static_cast<Worker*>(h->data);
-                for (const SignalEntry& e : signal_table) {
-                    if (e.signum == signum) {
-                        spdlog::debug("handling {}", e.name);
-                        (self->*e.handler)();
-                    }
-                }
-            },
-            signal_table[i].signum);
-        if (!set_up(rc, "uv_signal_start", signal_table[i].name))
-            return exit_boot_failed;
-    }
+    if (signals_.start(&loop_, this) != 0)
+        return exit_boot_failed;
 
     http::date::refresh();
     for (uv_timer_t* timer : {&tick_, &graceful_timer_, &drain_idle_timer_}) {
@@ -350,15 +330,7 @@ void Worker::close_handles()
 {
     closing_ = true;
     pool_->close();
-    // As in the master: once its handle is closed a signal would take its
-    // default action; a worker that is finishing keeps them pending.
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (const SignalEntry& e : signal_table)
-        sigaddset(&mask, e.signum);
-    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-    for (auto& s : signals_)
-        uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+    signals_.close();  // blocked first: a finishing worker keeps them pending
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&graceful_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_idle_timer_), nullptr);

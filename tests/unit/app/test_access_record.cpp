@@ -25,7 +25,7 @@ using namespace forkd;
 // Answers every request with 200 "hi" and writes its access-log line.
 struct LoggingHandler final : http::Handler {
     log::AccessLog& access_log;
-    explicit LoggingHandler(log::AccessLog& log) : access_log(log) {}
+    explicit LoggingHandler(log::AccessLog& log) : access_log(log) { }
 
     void on_request(http::Connection& conn, const http::Request&) noexcept override
     {
