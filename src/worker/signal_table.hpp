@@ -32,7 +32,7 @@ public:
     };
     using Entries = std::array<Entry, N>;
 
-    explicit SignalTable(const Entries& entries) : entries_(entries) {}
+    explicit SignalTable(const Entries& entries) : entries_(entries) { }
     SignalTable(const SignalTable&) = delete;
     SignalTable& operator=(const SignalTable&) = delete;
 

@@ -58,6 +58,8 @@ struct AppHarness {
     }
 
     const forkd::stats::WorkerEntry& entry() const { return accounting.entry(); }
+    // Requests counted under one endpoint of the table.
+    uint64_t requests_of(std::size_t endpoint) const { return entry().endpoints[endpoint].requests(); }
 };
 
 // One GET on its own connection.

@@ -14,15 +14,6 @@ using app::Route;
 using app_test::AppHarness;
 using app_test::fetch;
 
-namespace {
-
-uint64_t count_of(const AppHarness& h, std::size_t endpoint)
-{
-    return h.entry().endpoints[endpoint].requests();
-}
-
-}  // namespace
-
 TEST_CASE("app: /healthz reads the worker's draining flag")
 {
     AppHarness h;
@@ -51,7 +42,7 @@ TEST_CASE("app: with stats.bind, /stats and /metrics are not served here")
         }
         CHECK(fetch(port, "/healthz").status == 200);
     });
-    CHECK(count_of(h, app::other_endpoint) == 2);
+    CHECK(h.requests_of(app::other_endpoint) == 2);
 }
 
 TEST_CASE("app: a peer outside stats.allow gets 403")
@@ -89,5 +80,5 @@ TEST_CASE("app: cancel_timers answers waiting requests with 503 at once")
         CHECK(r.body.find("shutting down") != std::string::npos);
     });
     CHECK(app.pending_timers() == 0);
-    CHECK(count_of(h, app::find_endpoint(Route::sleep, "timer")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::sleep, "timer")) == 1);
 }

@@ -14,15 +14,6 @@ using app::Route;
 using app_test::AppHarness;
 using app_test::fetch;
 
-namespace {
-
-uint64_t count_of(const AppHarness& h, std::size_t endpoint)
-{
-    return h.entry().endpoints[endpoint].requests();
-}
-
-}  // namespace
-
 TEST_CASE("dispatch: each kind of row answers, and is counted under its endpoint")
 {
     AppHarness h;
@@ -50,14 +41,14 @@ TEST_CASE("dispatch: each kind of row answers, and is counted under its endpoint
     });
     CHECK(h.entry().requests.load() == 8);
     CHECK(h.entry().in_flight.load() == 0);
-    CHECK(count_of(h, app::find_endpoint(Route::hello, "inline")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::fib, "offload")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::sleep, "timer")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::fibo_sleep, "par")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::sleep, "offload")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::fibo_sleep, "baseline")) == 1);
-    CHECK(count_of(h, app::find_endpoint(Route::stats, "")) == 1);
-    CHECK(count_of(h, app::other_endpoint) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::hello, "inline")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::fib, "offload")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::sleep, "timer")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::fibo_sleep, "par")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::sleep, "offload")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::fibo_sleep, "baseline")) == 1);
+    CHECK(h.requests_of(app::find_endpoint(Route::stats, "")) == 1);
+    CHECK(h.requests_of(app::other_endpoint) == 1);
     CHECK(h.entry().bytes_out.load() == h.http.ctx.bytes_out);
     CHECK(h.entry().bytes_in.load() == h.http.ctx.bytes_in);
     CHECK(app.pending_timers() == 0);
