@@ -2,7 +2,8 @@
 //
 // The hot path of the statistics: a few relaxed stores, no lock, no
 // allocation, no system call (see stats/scoreboard.hpp). Each counter is
-// stored here, where it changes, and nowhere else.
+// stored here, where it changes, and nowhere else; the byte totals are
+// stored from one function, store_bytes(), whoever calls it.
 #include "app/accounting.hpp"
 
 #include <unistd.h>
@@ -69,8 +70,12 @@ void Accounting::sent(const http::Connection& conn, const http::Request& request
 void Accounting::count(const http::Sent& sent) noexcept
 {
     stats::record_response(*entry_, endpoint_of(sent.tag), sent.status, sent.duration_ns);
-    // The sum of every watched Context, so the stored figure only grows; a
-    // Context counts what it read and wrote before this response.
+    store_bytes();
+}
+
+void Accounting::store_bytes() noexcept
+{
+    // The sum of every watched Context, so the stored figure only grows.
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
     for (const http::Context* ctx : watched_) {

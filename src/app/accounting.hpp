@@ -50,9 +50,13 @@ public:
     void request_answered();
     // A response was queued: write the access-log line, and count() it.
     void sent(const http::Connection& conn, const http::Request& request, const http::Sent& sent) noexcept;
-    // Count a response for its endpoint (the tag) and store the byte totals
-    // of the watched Contexts.
+    // Count a response for its endpoint (the tag) and store_bytes().
     void count(const http::Sent& sent) noexcept;
+    // Store the byte totals of the watched Contexts: their sum only grows,
+    // so it may be stored from anywhere. count() does with every response;
+    // the worker's tick and its exit do too, for bytes that got no answer
+    // (a partial head, a closed idle connection, a discarded body).
+    void store_bytes() noexcept;
 
     // /stats (JSON) or /metrics (Prometheus): the whole board now.
     http::Response stats_page(bool prometheus) const;

@@ -238,7 +238,9 @@ void Worker::on_tick()
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
     const uint64_t served = accounting_->requests();
     // Requests and bytes are counted as they are answered (app/accounting);
-    // once a second only the gauges (offload threads, accept queue).
+    // once a second the gauges (offload threads, accept queue) and the bytes
+    // of connections that got no answer since.
+    accounting_->store_bytes();
     stats::WorkerTick tick;
     tick.offload_threads = pool_->threads();
     tick.offload_busy = pool_->busy();
@@ -342,6 +344,7 @@ int Worker::run()
     if (rc != exit_ok)
         return rc;
     uv_run(&loop_, UV_RUN_DEFAULT);
+    accounting_->store_bytes();  // the last bytes, before the master folds our counters
     spec_.scoreboard->state.store(stats::WorkerState::exited, std::memory_order_release);
     rc = uv_loop_close(&loop_);
     if (rc != 0)

@@ -358,3 +358,20 @@ def test_stats_bind_serves_stats_on_its_own_address_only(forkd):
     assert server.get("/healthz", port=admin_port)[0] == 200
     assert server.get("/hello", port=admin_port)[0] == 404
     assert server.get("/hello")[0] == 200
+
+
+def test_bytes_of_a_request_that_got_no_answer_are_counted(forkd):
+    """A client that sends half a request head and leaves gets no answer;
+    its bytes still reach the worker's counters (stored by the worker's tick
+    and at its exit, not only with a response): the master's exit line for
+    a worker that answered nothing says so. (/stats cannot show it: reading
+    it is itself a response, which stores the totals.)"""
+    server = forkd(config={"workers": 1})
+    [pid] = server.worker_pids()
+    partial = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"p" * 200
+    with server.connect() as conn:
+        conn.send(partial)
+        assert conn.silent_for(0.3)  # read by the worker; no answer to wait for
+    server.stop()
+    line = next(l for l in server.log_text().splitlines() if f"(pid {pid}, generation 1) served" in l)
+    assert "served 0 requests" in line and f"; {len(partial)} B in," in line, line

@@ -66,6 +66,18 @@ TEST_CASE("accounting: counts by the tag; bytes are the sum of every watched Con
     CHECK(accounting.entry().endpoints[app::other_endpoint].requests() == 1);
 }
 
+TEST_CASE("accounting: store_bytes() stores bytes no answer followed, without counting a response")
+{
+    app::Accounting accounting(nullptr, app::WorkerIdentity{});
+    http::Context main_ctx;
+    accounting.watch(main_ctx);
+    main_ctx.bytes_in = 17;  // a partial head, then the client left
+    accounting.store_bytes();
+    CHECK(accounting.entry().bytes_in.load() == 17);
+    CHECK(accounting.entry().bytes_out.load() == 0);
+    CHECK(accounting.requests() == 0);
+}
+
 TEST_CASE("accounting: the stats pages render the whole board with the table's labels")
 {
     app::Accounting accounting(nullptr, app::WorkerIdentity{3, 7});
