@@ -1,15 +1,26 @@
-"""Print the suite's closing line from meson's testlog.json: 'N passed, N failed'.
+"""Print the suite's closing line from meson's testlog.json: 'N passed, N failed, N skipped'.
+
+    summary.py [NAME=]testlog.json ... [--reports DIR]
 
 Counts individual test cases where a test reports them (doctest's and
 pytest's JUnit-free summaries are parsed from their output); a meson test
 that failed without a parsable count counts as one failure.
+
+Several test logs (tests/run's release, ASan+UBSan and TSan builds) are
+added up into the one closing line; each named one also gets a line of its
+own ("asan: N passed, ..."), printed before it. Every file in a --reports
+folder is a sanitizer report (ASan, UBSan, LSan or TSan write one per
+process that found something, wherever its output went): each is printed
+and counts as one failure, so a report cannot pass unseen.
 """
 import json
+import os
 import re
 import sys
 
 DOCTEST = re.compile(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed\s*\|\s*(\d+) skipped")
 PYTEST_PART = re.compile(r"(\d+) (passed|failed|error|errors|skipped|xfailed|xpassed)")
+REPORT_LINES = 60  # of each sanitizer report, printed
 
 
 def counts(entry):
@@ -25,7 +36,7 @@ def counts(entry):
     return (1, 0, 0) if entry.get("result") == "OK" else (0, 1, 0)
 
 
-def main(path):
+def totals(path):
     passed = failed = skipped = 0
     with open(path) as f:
         for line in f:
@@ -34,8 +45,46 @@ def main(path):
             if entry.get("result") not in ("OK", "SKIP") and fl == 0:
                 fl = 1  # crashed or timed out before reporting
             passed, failed, skipped = passed + p, failed + fl, skipped + s
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return passed, failed, skipped
+
+
+def reports(folder):
+    """Print each sanitizer report in folder; return how many there were."""
+    if not folder or not os.path.isdir(folder):
+        return 0
+    names = sorted(n for n in os.listdir(folder) if os.path.getsize(os.path.join(folder, n)) > 0)
+    for name in names:
+        with open(os.path.join(folder, name), errors="replace") as f:
+            text = f.read().splitlines()
+        print(f"sanitizer report {name} ({len(text)} lines):")
+        print("\n".join(text[:REPORT_LINES]))
+    return len(names)
+
+
+def line(p, f, s):
+    return f"{p} passed, {f} failed, {s} skipped"
+
+
+def main(argv):
+    folder = None
+    if "--reports" in argv:
+        i = argv.index("--reports")
+        folder = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    passed = failed = skipped = 0
+    for arg in argv:
+        name, sep, path = arg.partition("=")
+        if not sep:
+            name, path = "", arg
+        p, f, s = totals(path)
+        if len(argv) > 1:
+            print(f"{name or path}: {line(p, f, s)}")
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    found = reports(folder)
+    if found:
+        print(f"sanitizer reports: {found} (each counted as a failure)")
+    print(line(passed, failed + found, skipped))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])
