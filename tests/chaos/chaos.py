@@ -335,10 +335,16 @@ class Operator:
             if not workers:
                 return False
             pid = self.random.choice(workers)
-            os.kill(pid, signal.SIGSTOP)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                return False  # it exited by itself meanwhile (a retired worker)
             stopped_at = time.monotonic()
             ports = client_ports_of(pid, server.port)
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it was exiting already when stopped; its connections went with it
             self.kills.append((stopped_at, pid, ports))
         elif action == "HUP":
             os.kill(server.master, signal.SIGHUP)
