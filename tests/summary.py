@@ -6,6 +6,7 @@ Counts individual test cases where a test reports them (doctest's and
 pytest's JUnit-free summaries are parsed from their output); a meson test
 that failed without a parsable count counts as one failure.
 
+A test whose output holds a sanitizer's report fails, whatever its status.
 Several test logs (tests/run's release, ASan+UBSan and TSan builds) are
 added up into the one closing line; each named one also gets a line of its
 own ("asan: N passed, ..."), printed before it. Every file in a --reports
@@ -21,6 +22,9 @@ import sys
 DOCTEST = re.compile(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed\s*\|\s*(\d+) skipped")
 PYTEST_PART = re.compile(r"(\d+) (passed|failed|error|errors|skipped|xfailed|xpassed)")
 REPORT_LINES = 60  # of each sanitizer report, printed
+# What a sanitizer prints; UBSan in an ASan build writes to stderr whatever
+# log_path says, so a test's own output is searched too.
+SANITIZER = re.compile(r"runtime error:|ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer")
 
 
 def counts(entry):
@@ -44,6 +48,9 @@ def totals(path):
             p, fl, s = counts(entry)
             if entry.get("result") not in ("OK", "SKIP") and fl == 0:
                 fl = 1  # crashed or timed out before reporting
+            if SANITIZER.search((entry.get("stdout") or "") + (entry.get("stderr") or "")):
+                print(f"sanitizer output in {entry.get('name')} ({path})")
+                fl = max(fl, 1)
             passed, failed, skipped = passed + p, failed + fl, skipped + s
     return passed, failed, skipped
 
