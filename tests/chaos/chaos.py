@@ -138,6 +138,7 @@ class Tally:
 
     def add_failure(self, **failure):
         failure["failed_at"] = time.monotonic()
+        failure["wall"] = time.time()
         with self.lock:
             self.failures.append(failure)
 
@@ -326,10 +327,12 @@ class Operator:
         self.min_gap_s, self.max_gap_s = min_gap_s, max_gap_s
         self.count = {a: 0 for a in ACTIONS}
         self.kills = []  # (stopped_at, pid, client ports it held)
+        self.log = []  # (wall time, action, detail), to set beside forkd's log
         self.target = server.workers
 
     def act(self, action):
         server = self.server
+        pid = 0
         if action == "kill -9":
             workers = server.workers_now()
             if not workers:
@@ -363,6 +366,7 @@ class Operator:
             server.upgrade()
             self.target = server.workers
         self.count[action] += 1
+        self.log.append((time.time(), action, f"pid {pid}" if action == "kill -9" else f"master {server.master}"))
         return True
 
     def run(self, until):
@@ -398,6 +402,11 @@ def unexpected_log_lines(text, killed_pids):
     return bad
 
 
+def wall_text(t):
+    """A wall-clock time as forkd's log writes it (UTC, milliseconds)."""
+    return time.strftime("%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+
 def report(args, tally, operator, log_lines, problems):
     causes = {IN_FLIGHT: 0, IDLE: 0}
     unexplained = []
@@ -421,6 +430,11 @@ def report(args, tally, operator, log_lines, problems):
         f"  unexplained: {len(unexplained)}",
     ]
     lines += [f"    {n} x {what}" for what, n in sorted(by_what.items(), key=lambda kv: -kv[1])]
+    for failure in unexplained[:10]:
+        before = [a for a in operator.log if a[0] <= failure["wall"]][-3:]
+        lines.append(f"    at {wall_text(failure['wall'])}: {failure['what']} on GET {failure['path']} "
+                     f"(client port {failure['port']}, sent {failure['failed_at'] - failure['sent_at']:.3f} s "
+                     f"before); last actions: " + "; ".join(f"{wall_text(t)} {a} ({d})" for t, a, d in before))
     lines += [f"  status counts: {dict(sorted(tally.statuses.items()))}"]
     lines += [f"log: {line}" for line in log_lines[:20]]
     lines += [f"server: {p}" for p in problems]
