@@ -112,7 +112,7 @@ class Server:
     """One running server: its label, port, pids, and how to stop it."""
 
     def __init__(self, label, kind, workers, port, argv, run_dir, cpus=None, ready_line=None,
-                 ready_count=1, env=None):
+                 ready_count=1, env=None, wrap=None):
         self.label, self.kind, self.workers = label, kind, workers
         self.cpus = cpus  # taskset CPU list, or None for unpinned
         self.run_dir = run_dir
@@ -122,6 +122,8 @@ class Server:
         self.started = self.answered = self.stopped = False
         self.exit_status = None
         self.seen = {}  # descendant pid -> starttime, recorded while running
+        if wrap:  # a tool that runs the server as the same process (valgrind)
+            argv = list(wrap) + argv
         if cpus is not None:
             argv = ["taskset", "-c", cpus] + argv
         self.argv = argv
@@ -238,7 +240,7 @@ class Server:
 
 # ---------------------------------------------------------------- the kinds
 
-def forkd(binary, run_dir, workers, threads=4, cpus=None, fib_max_n=50, label=None):
+def forkd(binary, run_dir, workers, threads=4, cpus=None, fib_max_n=50, label=None, wrap=None):
     port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
     config = run_dir / "forkd.toml"
@@ -248,7 +250,7 @@ def forkd(binary, run_dir, workers, threads=4, cpus=None, fib_max_n=50, label=No
         f'[log]\nlevel = "info"\naccess_log = ""\n\n[stats]\ninterval = 0\n\n'
         f'[endpoints]\nfib_max_n = {fib_max_n}\nsleep_max_ms = 60000\n')
     return Server(label or f"forkd w{workers}", "forkd", workers, port,
-                  [str(binary), "-c", str(config)], run_dir, cpus, ready_line="ready:")
+                  [str(binary), "-c", str(config)], run_dir, cpus, ready_line="ready:", wrap=wrap)
 
 
 def python_env():
@@ -278,7 +280,7 @@ def gunicorn(run_dir, workers, cpus=None, label=None):
                   env=python_env())
 
 
-def nginx(run_dir, workers, cpus=None, label=None):
+def nginx(run_dir, workers, cpus=None, label=None, wrap=None):
     port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
     template = (PEERS_DIR / "nginx.conf.in").read_text()
@@ -287,10 +289,10 @@ def nginx(run_dir, workers, cpus=None, label=None):
     (run_dir / "nginx.conf").write_text(conf)
     argv = ["nginx", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"),
             "-e", str(run_dir / "error.log"), "-g", "daemon off;"]
-    return Server(label or f"nginx w{workers}", "nginx", workers, port, argv, run_dir, cpus)
+    return Server(label or f"nginx w{workers}", "nginx", workers, port, argv, run_dir, cpus, wrap=wrap)
 
 
-def h2o(run_dir, workers, cpus=None, label=None):
+def h2o(run_dir, workers, cpus=None, label=None, wrap=None):
     port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "hello.txt").write_text("hello")
@@ -302,7 +304,7 @@ def h2o(run_dir, workers, cpus=None, label=None):
     (run_dir / "h2o.conf").write_text(conf)
     return Server(label or f"h2o w{workers}", "h2o", workers, port,
                   ["h2o", "-c", str(run_dir / "h2o.conf")], run_dir, cpus,
-                  ready_line=None)  # h2o says so in error.log; /healthz is enough
+                  ready_line=None, wrap=wrap)  # h2o says so in error.log; /healthz is enough
 
 
 class Fleet:

@@ -47,7 +47,21 @@ void Accounting::request_taken(const http::Request& request, uint64_t now_ms)
     entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     // Tell the master's watchdog what the loop is doing until it returns to
     // the loop (inline work, a blocking sleep): the request it will name.
+    // The text stays in the entry between requests (loop_free() clears only
+    // the time), so a keep-alive client asking for the same target again
+    // finds it there already: only the time is stored then.
+    if (busy_stored_ && request.method == busy_method_ && request.target == busy_target_) {
+        entry_->request_started_ms.store(now_ms, std::memory_order_relaxed);
+        return;
+    }
     stats::loop_busy_with(*entry_, request.method_name(), request.target, now_ms);
+    try {
+        busy_target_.assign(request.target);  // capacity kept: bounded by limit_request_line
+        busy_method_ = request.method;
+        busy_stored_ = true;
+    } catch (...) {
+        busy_stored_ = false;  // out of memory: store the text every time instead
+    }
 }
 
 void Accounting::loop_free()

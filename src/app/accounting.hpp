@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "http/connection.hpp"
 #include "log/access.hpp"
@@ -71,6 +72,11 @@ private:
     stats::WorkerEntry* entry_;                 // ours, in board_
     log::AccessLog* access_log_ = nullptr;
     std::array<const http::Context*, 2> watched_{};
+    // The request text last stored for the watchdog (entry_->request): a
+    // request with the same method and target leaves it as it is.
+    bool busy_stored_ = false;
+    llhttp_method_t busy_method_ = HTTP_GET;
+    std::string busy_target_;
 };
 
 }  // namespace forkd::app

@@ -22,13 +22,21 @@ struct Pattern {
     std::string_view param_name;
 };
 
-Pattern split(std::string_view pattern)
+constexpr Pattern split(std::string_view pattern)
 {
     const auto brace = pattern.find('{');
     if (brace == std::string_view::npos)
         return {pattern, {}};
     return {pattern.substr(0, brace), pattern.substr(brace + 1, pattern.size() - brace - 2)};
 }
+
+// route_table's patterns, split once at compile time (match() runs per request).
+constexpr auto route_patterns = [] {
+    std::array<Pattern, route_table.size()> out{};
+    for (std::size_t i = 0; i < route_table.size(); ++i)
+        out[i] = split(route_table[i].pattern);
+    return out;
+}();
 
 // "/hello, /sleep/{ms}, ...": every route, for the 404 message.
 std::string all_routes()
@@ -166,8 +174,9 @@ ParamError parse_decimal(std::string_view text, uint64_t& out)
 Match match(std::string_view path)
 {
     Match m;
-    for (const RouteRow& row : route_table) {
-        const Pattern entry = split(row.pattern);
+    for (std::size_t i = 0; i < route_table.size(); ++i) {
+        const RouteRow& row = route_table[i];
+        const Pattern& entry = route_patterns[i];
         if (entry.param_name.empty()) {
             if (path != entry.prefix)
                 continue;

@@ -52,6 +52,20 @@ constexpr std::pair<std::size_t, std::size_t> rows_of(Route route)
     return {first, count};
 }
 
+// rows_of() for every Route, indexed by its value (find_endpoint runs per request).
+constexpr auto route_rows = [] {
+    std::array<std::pair<std::size_t, std::size_t>, route_table.size()> out{};
+    for (const RouteRow& row : route_table)
+        out[static_cast<std::size_t>(row.route)] = rows_of(row.route);
+    return out;
+}();
+
+constexpr std::pair<std::size_t, std::size_t> rows_of_route(Route route)
+{
+    const auto i = static_cast<std::size_t>(route);
+    return i < route_rows.size() ? route_rows[i] : rows_of(route);
+}
+
 }  // namespace
 
 const RouteRow& route_row(Route route)
@@ -61,7 +75,7 @@ const RouteRow& route_row(Route route)
 
 std::size_t find_endpoint(Route route, std::string_view mode)
 {
-    const auto [first, count] = rows_of(route);
+    const auto [first, count] = rows_of_route(route);
     for (std::size_t i = first; i < first + count; ++i) {
         if (endpoint_table[i].mode == mode)
             return i;
@@ -71,7 +85,7 @@ std::size_t find_endpoint(Route route, std::string_view mode)
 
 std::span<const std::string_view> mode_names(Route route)
 {
-    const auto [first, count] = rows_of(route);
+    const auto [first, count] = rows_of_route(route);
     if (count == 0 || mode_column[first].empty())
         return {};
     return std::span<const std::string_view>(mode_column).subspan(first, count);

@@ -36,6 +36,31 @@ TEST_CASE("accounting: in flight from taken to answered; the loop's request for 
     CHECK(board.entry(0).in_flight.load() == 0);  // only its own entry
 }
 
+TEST_CASE("accounting: the watchdog's request text follows every change of method or target")
+{
+    stats::Scoreboard board(1);
+    app::Accounting accounting(&board.entry(0), app::WorkerIdentity{0, 1});
+    auto text = [&board] { return stats::load_text(board.entry(0).request, sizeof board.entry(0).request); };
+    http::Request request;
+    request.method = HTTP_GET;
+    request.target = "/hello";
+    const std::pair<llhttp_method_t, const char*> steps[] = {
+        {HTTP_GET, "/hello"},  {HTTP_GET, "/hello"}, {HTTP_HEAD, "/hello"}, {HTTP_HEAD, "/hello"},
+        {HTTP_GET, "/hello2"}, {HTTP_GET, "/hell"},  {HTTP_GET, "/hello"},  {HTTP_GET, "/fib/30"},
+    };
+    uint64_t now = 10;
+    for (const auto& [method, target] : steps) {
+        request.method = method;
+        request.target = target;
+        accounting.request_taken(request, ++now);
+        CHECK(board.entry(0).request_started_ms.load() == now);
+        CHECK(text() == std::string(llhttp_method_name(method)) + " " + target);
+        accounting.loop_free();
+        CHECK(board.entry(0).request_started_ms.load() == 0);
+        accounting.request_answered();
+    }
+}
+
 TEST_CASE("accounting: counts by the tag; bytes are the sum of every watched Context")
 {
     app::Accounting accounting(nullptr, app::WorkerIdentity{});

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "app/table.hpp"
+#include "tests/unit/allocations.hpp"
 #include "tests/unit/app/app_harness.hpp"
 
 using namespace forkd;
@@ -26,6 +27,44 @@ TEST_CASE("app: /healthz reads the worker's draining flag")
         CHECK(r.status == 503);
         CHECK(r.body == "draining");
     });
+}
+
+TEST_CASE("app: a keep-alive /hello allocates nothing on the loop once warm")
+{
+    // The whole cycle on the worker's thread: read, parse, route, answer,
+    // serialise, write, count. The client thread's allocations are its own
+    // (the count is per thread).
+    struct Counting final : http::Handler {
+        app::App& app;
+        std::vector<uint64_t> at;  // allocations() when each request arrived
+        explicit Counting(app::App& a) : app(a) { at.reserve(256); }
+        void on_request(http::Connection& conn, const http::Request& request) noexcept override
+        {
+            if (at.size() < at.capacity())
+                at.push_back(forkd_test::allocations());
+            app.on_request(conn, request);
+        }
+        void on_response(const http::Connection& conn, const http::Request& request,
+                         const http::Sent& sent) noexcept override
+        {
+            app.on_response(conn, request, sent);
+        }
+    };
+    AppHarness h;
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    Counting counting(app);
+    h.serve_with(counting);
+    h.run([](int port) {
+        app_test::Client c(port);
+        for (int i = 0; i < 200; ++i) {
+            c.send(app_test::get("/hello"));
+            REQUIRE(c.read().body == "hello");
+        }
+    });
+    REQUIRE(counting.at.size() == 200);
+    // The first requests size the buffers; after that, nothing.
+    CHECK(counting.at[199] - counting.at[20] == 0);
+    CHECK(h.requests_of(app::find_endpoint(Route::hello, "inline")) == 200);
 }
 
 TEST_CASE("app: with stats.bind, /stats and /metrics are not served here")

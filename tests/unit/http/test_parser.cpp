@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http/parser.hpp"
+#include "tests/unit/allocations.hpp"
 
 using forkd::http::Limits;
 using forkd::http::Parser;
@@ -215,6 +216,27 @@ TEST_CASE("parser: no query, and a bare '?'")
     REQUIRE(feed_all(parser, "GET /x? HTTP/1.1\r\nHost: a\r\n\r\n", used) == Parser::Event::request);
     CHECK(parser.request().path == "/x");
     CHECK(parser.request().query.empty());
+}
+
+TEST_CASE("parser: a request like the one before allocates nothing")
+{
+    // The request's strings keep their capacity from one request to the
+    // next: a keep-alive connection parses without touching the heap.
+    Limits limits;
+    Parser parser(limits);
+    std::string_view req = "GET /fib/30?mode=inline HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/7.88\r\n"
+                           "Referer: http://a/\r\nAccept: */*\r\n\r\n";
+    std::size_t used = 0;
+    REQUIRE(feed_all(parser, req, used) == Parser::Event::request);
+    parser.next();
+    const uint64_t before = forkd_test::allocations();
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(parser.feed(req.data(), req.size(), used) == Parser::Event::request);
+        parser.next();
+    }
+    CHECK(forkd_test::allocations() == before);
+    CHECK(parser.request().target == "/fib/30?mode=inline");
+    CHECK(parser.request().user_agent == "curl/7.88");
 }
 
 TEST_CASE("parser: a pipelined request is not touched until next()")

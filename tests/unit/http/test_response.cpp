@@ -1,12 +1,14 @@
 // tests/unit/http/test_response.cpp: http/response.cpp, the wire format.
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "http/date.hpp"
 #include "http/response.hpp"
+#include "tests/unit/allocations.hpp"
 
 using namespace forkd::http;
 
@@ -43,6 +45,30 @@ TEST_CASE("response: serialize a 200 with every header, in order")
                       "X-Process-Time: 0.000123\r\n"
                       "Connection: keep-alive\r\n");
     CHECK(body == "{\"n\":10}");
+}
+
+TEST_CASE("response: serialising into a reused buffer allocates nothing")
+{
+    // A connection clears its output buffer and keeps its capacity.
+    Response r;
+    r.content_type = "text/plain";
+    r.body = "hello";
+    HeadOptions options;
+    options.process_time_s = 0.000042;
+    std::string out;
+    serialize(r, options, out);
+    const std::string first = out;
+    const uint64_t before = forkd_test::allocations();
+    for (int i = 0; i < 100; ++i) {
+        out.clear();
+        serialize(r, options, out);
+    }
+    CHECK(forkd_test::allocations() == before);
+    CHECK(out.size() == first.size());
+    // The count does count: a buffer that must grow is one allocation.
+    std::string grown;
+    grown.reserve(1000);
+    CHECK(forkd_test::allocations() == before + 1);
 }
 
 TEST_CASE("response: close, extra headers, other content type")
@@ -100,6 +126,42 @@ TEST_CASE("response: a negative process time prints as zero")
     std::string out;
     serialize(r, options, out);
     CHECK(out.find("X-Process-Time: 0.000000\r\n") != std::string::npos);
+}
+
+TEST_CASE("response: X-Process-Time has six decimals, rounded, capped")
+{
+    auto process_time = [](double seconds) {
+        Response r;
+        HeadOptions options;
+        options.process_time_s = seconds;
+        std::string out;
+        serialize(r, options, out);
+        const std::size_t at = out.find("X-Process-Time: ");
+        REQUIRE(at != std::string::npos);
+        const std::size_t from = at + 16;
+        return out.substr(from, out.find("\r\n", from) - from);
+    };
+    CHECK(process_time(0) == "0.000000");
+    CHECK(process_time(0.000123) == "0.000123");
+    CHECK(process_time(0.0000004) == "0.000000");
+    CHECK(process_time(0.0000006) == "0.000001");
+    CHECK(process_time(0.9999996) == "1.000000");
+    CHECK(process_time(12.5) == "12.500000");
+    CHECK(process_time(1e12) == "1000000000.000000");
+    CHECK(process_time(std::numeric_limits<double>::quiet_NaN()) == "0.000000");
+}
+
+TEST_CASE("response: a status outside the table is \"Unknown\", and a non-three-digit one 500")
+{
+    Response r;
+    r.status = 299;
+    std::string out;
+    serialize(r, HeadOptions{}, out);
+    CHECK(out.rfind("HTTP/1.1 299 Unknown\r\nServer: forkd\r\nDate: ", 0) == 0);
+    r.status = 1234;
+    out.clear();
+    serialize(r, HeadOptions{}, out);
+    CHECK(out.rfind("HTTP/1.1 500 Unknown\r\n", 0) == 0);
 }
 
 TEST_CASE("response: reason phrases")
