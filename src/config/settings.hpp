@@ -58,8 +58,8 @@ struct Settings {
     int offload_queue = 1024;  // jobs waiting per worker before 503
     bool reuse_port = true;
     int backlog = 2048;
-    int worker_connections = 1000;
-    int max_requests = 0;  // 0: never recycle
+    int worker_connections = 10000;  // a connection costs about 1.5 KiB and one file descriptor
+    int max_requests = 0;            // 0: never recycle
     int max_requests_jitter = 0;
     int max_worker_rss = 0;  // MiB; 0: no limit
     int recycle_concurrency = 1;
@@ -67,6 +67,7 @@ struct Settings {
     double graceful_timeout = 30;
     double keepalive = 75;       // idle keep-alive timeout, seconds
     double header_timeout = 10;  // absolute time to receive one request's headers
+    double send_timeout = 60;    // output that makes no progress this long closes the connection
     int limit_request_line = 8190;
     int limit_request_fields = 100;
     int limit_request_field_size = 8190;

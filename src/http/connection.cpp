@@ -10,6 +10,11 @@
 
 #include <cstring>
 
+#include <cerrno>
+
+#include <netinet/tcp.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "http/connection_detail.hpp"
@@ -30,14 +35,19 @@ Connection::~Connection()
     --ctx_.open;
 }
 
-int Connection::accept(uv_stream_t* server, Context& ctx)
+Context::Context() : idle(&Connection::idle_links_)
+{
+}
+
+// The connection object and its timer; the socket is the caller's to set up.
+Connection* Connection::open(Context& ctx, int& rc)
 {
     auto* c = new Connection(ctx);
-    int rc = uv_timer_init(ctx.loop, &c->timer_);
+    rc = uv_timer_init(ctx.loop, &c->timer_);
     if (rc != 0) {
         spdlog::warn("http: uv_timer_init: {}", uv_err_name(rc));
         delete c;
-        return rc;
+        return nullptr;
     }
     c->timer_.data = c;
     c->handles_open_ = 1;
@@ -45,10 +55,19 @@ int Connection::accept(uv_stream_t* server, Context& ctx)
     if (rc != 0) {
         spdlog::warn("http: uv_tcp_init: {}", uv_err_name(rc));
         c->close();
-        return rc;
+        return nullptr;
     }
     c->tcp_.data = c;
     c->handles_open_ = 2;
+    return c;
+}
+
+int Connection::accept(uv_stream_t* server, Context& ctx)
+{
+    int rc = 0;
+    Connection* c = open(ctx, rc);
+    if (c == nullptr)
+        return rc;
     rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_));
     if (rc != 0) {
         if (rc == UV_EAGAIN) {
@@ -59,23 +78,55 @@ int Connection::accept(uv_stream_t* server, Context& ctx)
         c->close();
         return rc;
     }
+    return c->start();
+}
+
+int Connection::adopt(int fd, Context& ctx)
+{
+    int rc = 0;
+    Connection* c = open(ctx, rc);
+    if (c == nullptr) {
+        ::close(fd);
+        return rc;
+    }
+    rc = uv_tcp_open(&c->tcp_, fd);
+    if (rc != 0) {
+        spdlog::warn("http: uv_tcp_open: {}", uv_err_name(rc));
+        ::close(fd);  // not libuv's yet
+        c->close();
+        return rc;
+    }
+    return c->start();
+}
+
+// The socket is connected and ours: read the peer, start serving.
+int Connection::start()
+{
     // The peer's address is read once, now: once the peer has reset the
     // connection getpeername() fails, and a request still pipelined behind
     // the reset must not turn into a 403 for stats.allow. A connection reset
     // before it was accepted is closed at once: no answer can reach anyone.
-    int len = static_cast<int>(sizeof c->peer_);
-    rc = uv_tcp_getpeername(&c->tcp_, &c->peer_.sa, &len);
+    int len = static_cast<int>(sizeof peer_);
+    int rc = uv_tcp_getpeername(&tcp_, &peer_.sa, &len);
     if (rc != 0) {
         log_uv("getpeername", rc);
-        c->close();
+        close();
         return rc;
     }
-    rc = uv_tcp_nodelay(&c->tcp_, 1);
+    rc = uv_tcp_nodelay(&tcp_, 1);
     if (rc != 0)
         spdlog::warn("http: uv_tcp_nodelay: {}", uv_err_name(rc));  // slower, still correct
-    c->state_ = State::reading;
-    c->settle();  // start reading, arm the first-request timer
-    return c->closed() ? UV_EIO : 0;
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) == 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &detail::notsent_lowat, sizeof detail::notsent_lowat) != 0)
+        spdlog::debug("http: TCP_NOTSENT_LOWAT: {}", std::strerror(errno));  // more kernel buffering, still correct
+    state_ = State::reading;
+    settle();  // start reading, arm the first-request timer
+    if (closed())
+        return UV_EIO;
+    if (ctx_.on_opened != nullptr)
+        ctx_.on_opened(ctx_);
+    return 0;
 }
 
 bool Connection::idle() const

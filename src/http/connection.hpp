@@ -69,6 +69,15 @@ public:
     virtual void on_response(const Connection& conn, const Request& request, const Sent& sent) noexcept = 0;
 };
 
+// Connections the server closed because of its own limits (not a request's
+// Connection: close, nor the peer), since the Context was made.
+struct Closes {
+    uint64_t keepalive = 0;       // idle past keepalive
+    uint64_t header_timeout = 0;  // no complete request head (or body) within header_timeout: 408, or silent
+    uint64_t send_timeout = 0;    // output made no progress for send_timeout
+    uint64_t evicted = 0;         // idle keep-alive, closed to admit a new client (evict_idle)
+};
+
 // Shared by all connections of one worker; owned by the worker.
 struct Context {
     uv_loop_t* loop = nullptr;
@@ -81,11 +90,30 @@ struct Context {
     std::size_t open = 0;  // connections not yet freed
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+    Closes closed;
+    // Connections waiting for their next request, the longest-waiting first.
+    ConnectionQueue idle;
+    // Connections that spent their share of a loop turn (see TurnQueue).
+    TurnQueue turns;
 
-    // Called after a connection was freed (the worker resumes accepting).
+    // Called after a connection was freed (the worker resumes accepting),
+    // and after one was accepted (the worker counts it).
     void (*on_closed)(Context& ctx) = nullptr;
+    void (*on_opened)(Context& ctx) = nullptr;
+    // Set by the worker while it does not accept for want of room; then
+    // on_idle is called when a connection starts waiting for its next
+    // request (the worker may close it to admit a waiting client).
+    bool full = false;
+    void (*on_idle)(Context& ctx) = nullptr;
     void* owner = nullptr;  // the worker, for on_closed
+
+    Context();  // connection.cpp: the queues need the complete Connection
 };
+
+// Close up to `max` idle keep-alive connections of `ctx`, the longest idle
+// first (nginx's reusable connections), to make room for new clients.
+// Returns how many it closed; they are freed once their close callbacks ran.
+std::size_t evict_idle(Context& ctx, std::size_t max);
 
 class Connection {
 public:
@@ -95,6 +123,7 @@ public:
         opening,    // accept(): the handles are being set up
         reading,    // waiting for a request or reading one (the parser's phase says which part)
         answering,  // a request is with the handler; the parser is paused until respond()
+        queued,     // its share of this loop turn is spent: buffered requests wait for its next turn
         blocked,    // too much output waits: no request is handled until the socket takes some
         finishing,  // the last response is queued: shut down once it is written
         lingering,  // FIN sent: reading and discarding until the peer closes (or linger_ms)
@@ -105,6 +134,10 @@ public:
     // Accept one pending connection from `server` and start serving it.
     // Returns 0 or a libuv error (already logged).
     static int accept(uv_stream_t* server, Context& ctx);
+    // Start serving `fd`, a connected socket the caller accepted (the
+    // worker owns its accept path). The connection owns fd from here on,
+    // also when this fails. Returns 0 or a libuv error (already logged).
+    static int adopt(int fd, Context& ctx);
 
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -135,6 +168,8 @@ private:
     ~Connection();
     friend struct ConnectionCallbacks;  // the libuv trampolines (connection_io.cpp)
     friend class ConnectionList;        // next_, prev_
+    friend struct Context;              // idle_links_
+    friend class TurnQueue;             // turn_links_, take_turn()
 
     // What the timer is waiting for. It mirrors the armed timer rather than
     // the state: the head timer is absolute and must not restart while the
@@ -145,7 +180,7 @@ private:
         idle,    // the first byte of the next request (keepalive)
         head,    // the rest of a request head, absolute (header_timeout, then 408)
         body,    // progress of a request body (header_timeout, then 408)
-        write,   // the peer to read what we wrote (header_timeout, then close)
+        write,   // the peer to read what we wrote (send_timeout without progress, then close)
         linger,  // the peer to close after our shutdown
     };
 
@@ -155,7 +190,9 @@ private:
     void finish_after_write();
     void queue(const Response& response, bool keep_alive, uint64_t duration_ns, uint32_t tag = 0);
     void answer_error(int status, std::string_view message);
+    void take_turn();
     // connection_io.cpp
+    void set_wait(Wait wait);
     void flush();
     void set_reading(bool on);
     void arm(Wait wait, bool restart = false);
@@ -166,10 +203,15 @@ private:
     bool write_in_flight() const { return !writing_buf_.empty(); }
     std::size_t backlog() const { return out_.size() + writing_buf_.size(); }
     static void free_when_done(Connection* conn);
+    // accept() and adopt(): the timer, then the socket, then the first settle.
+    static Connection* open(Context& ctx, int& rc);
+    int start();
 
     Context& ctx_;
     Connection* next_ = nullptr;  // ctx_.connections
     Connection* prev_ = nullptr;
+    QueueLinks idle_links_;  // ctx_.idle, while wait_ is Wait::idle
+    QueueLinks turn_links_;  // ctx_.turns, while state_ is State::queued
     uv_tcp_t tcp_;
     uv_timer_t timer_;  // header timeout or keep-alive timeout
     uv_write_t write_req_;
@@ -181,11 +223,12 @@ private:
         sockaddr_in6 in6;  // large enough for either family
     } peer_{};
 
-    std::string in_;                // received, not yet parsed (pipelined requests)
-    std::size_t dispatch_pos_ = 0;  // inside process(): in_ up to here is parsed
-    std::string out_;               // responses not yet handed to the socket
-    std::string writing_buf_;       // the bytes of the uv_write in flight (empty: none); live until its callback
-    int handles_open_ = 0;          // timer_, then tcp_, once initialised, until their close callbacks ran
+    std::string in_;                 // received, not yet parsed (pipelined requests)
+    std::size_t dispatch_pos_ = 0;   // inside process(): in_ up to here is parsed
+    std::size_t unsent_at_arm_ = 0;  // bytes libuv still had to write when the write timer was armed
+    std::string out_;                // responses not yet handed to the socket
+    std::string writing_buf_;        // the bytes of the uv_write in flight (empty: none); live until its callback
+    int handles_open_ = 0;           // timer_, then tcp_, once initialised, until their close callbacks ran
     State state_ = State::opening;
     Wait wait_ = Wait::none;
     // Facts that do not follow from the state (each can hold in several states):

@@ -20,8 +20,24 @@ constexpr std::size_t read_buffer_size = 64 * 1024;
 // that a pipelining client cannot grow our memory.
 constexpr std::size_t max_buffered_in = 64 * 1024;
 // Response bytes waiting for a slow reader: past this, no further request is
-// handled until the socket has taken some.
-constexpr std::size_t max_backlog_out = 256 * 1024;
+// handled until the socket has taken some. It also bounds the work a client
+// that pipelines without reading can make us do before it is stopped (and
+// closed after send_timeout): little beyond the kernel's socket buffers.
+constexpr std::size_t max_backlog_out = 32 * 1024;
+// Unsent bytes the kernel keeps for one socket (TCP_NOTSENT_LOWAT): without
+// it a socket buffer grows to megabytes for a client that does not read,
+// each of them answers we computed for nobody. A reader is not slowed: it
+// keeps the buffer below this.
+constexpr int notsent_lowat = 16 * 1024;
+// A connection's share of one loop turn: after this many requests answered
+// on the spot, or this many bytes parsed and answered, the others get theirs
+// before it continues (a few pipelined requests, a few tens of KiB).
+constexpr unsigned turn_requests = 8;
+constexpr std::size_t turn_bytes = 64 * 1024;
+// Connections given their next share per loop turn (TurnQueue): the rest wait
+// one more turn, so that a turn stays short and the sockets of everyone else
+// are polled often, however many connections pipeline.
+constexpr std::size_t turns_per_loop = 32;
 // A burst may grow a buffer; give the memory back once it is empty.
 constexpr std::size_t keep_capacity = 16 * 1024;
 // How long to read and discard after our shutdown before closing anyway.

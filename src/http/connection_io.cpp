@@ -60,8 +60,8 @@ struct ConnectionCallbacks {
         c.in_.append(buf->base, static_cast<std::size_t>(nread));
         if (c.wait_ == Wait::body)
             c.arm(Wait::body, true);  // progress
-        if (c.state_ == State::answering || c.state_ == State::blocked) {
-            c.settle();  // buffered until respond() or on_write
+        if (c.state_ == State::answering || c.state_ == State::blocked || c.state_ == State::queued) {
+            c.settle();  // buffered until respond(), on_write or its turn
         } else {
             c.process();
         }
@@ -80,7 +80,7 @@ struct ConnectionCallbacks {
         if (c.closed())
             return;
         if (c.wait_ == Wait::write)
-            c.arm(Wait::none);  // progress
+            c.arm(Wait::none);  // progress: settle() arms it afresh if more waits
         if (c.state_ == State::blocked) {
             c.process();
         } else {
@@ -102,13 +102,32 @@ struct ConnectionCallbacks {
     {
         Connection& c = of(timer->data);
         Wait wait = c.wait_;
-        c.wait_ = Wait::none;
-        if (wait == Wait::head || wait == Wait::body) {
+        if (wait == Wait::write) {
+            // send_timeout counts from the last progress: libuv reports a
+            // uv_write only once it is complete, so a reader that takes a
+            // large response slowly shows its progress here.
+            const std::size_t unsent = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c.tcp_));
+            if (unsent < c.unsent_at_arm_) {
+                c.arm(Wait::write, true);
+                return;
+            }
+        }
+        c.set_wait(Wait::none);
+        Closes& closed = c.ctx_.closed;
+        switch (wait) {
+        case Wait::head:
+        case Wait::body:
+            ++closed.header_timeout;
             c.answer_error(408, wait == Wait::head ? "timed out reading the request head"
                                                    : "timed out reading the request body");
             c.flush();
             c.settle();
             return;
+        case Wait::first: ++closed.header_timeout; break;
+        case Wait::idle: ++closed.keepalive; break;
+        case Wait::write: ++closed.send_timeout; break;
+        case Wait::none:
+        case Wait::linger: break;
         }
         // No request begun (idle, first), a peer that does not read, or the end of lingering.
         c.close();
@@ -128,9 +147,11 @@ void Connection::close()
         return;
     // handles_open_ is 2 once tcp_ was initialised (accept() may fail before).
     const bool tcp_initialised = handles_open_ == 2;
+    if (state_ == State::queued)
+        ctx_.turns.remove(this);
     state_ = answer_pending() ? State::orphaned : State::closing;
     reading_ = false;
-    wait_ = Wait::none;
+    set_wait(Wait::none);
     if (tcp_initialised)
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnectionCallbacks::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), ConnectionCallbacks::on_close);
@@ -185,13 +206,27 @@ void Connection::set_reading(bool on)
     reading_ = on;
 }
 
+// What the timer waits for; a connection waiting for its next request is in
+// its Context's idle queue (evict_idle() closes the longest waiting first).
+void Connection::set_wait(Wait wait)
+{
+    if (wait_ == Wait::idle && wait != Wait::idle)
+        ctx_.idle.remove(this);
+    else if (wait == Wait::idle && wait_ != Wait::idle)
+        ctx_.idle.push_back(this);
+    const bool became_idle = wait == Wait::idle && wait_ != Wait::idle;
+    wait_ = wait;
+    if (became_idle && ctx_.full && ctx_.on_idle != nullptr)
+        ctx_.on_idle(ctx_);
+}
+
 // Start (or stop) the one timer for what the connection now waits for. The
 // head timer is not restarted while the head is still arriving: it is absolute.
 void Connection::arm(Wait wait, bool restart)
 {
     if (closed() || (wait == wait_ && !restart))
         return;
-    wait_ = wait;
+    set_wait(wait);
     const Limits& limits = ctx_.limits;
     uint64_t ms = 0;
     switch (wait) {
@@ -199,8 +234,11 @@ void Connection::arm(Wait wait, bool restart)
     case Wait::first: ms = limits.header_timeout_ms != 0 ? limits.header_timeout_ms : limits.keepalive_ms; break;
     case Wait::idle: ms = limits.keepalive_ms; break;
     case Wait::head:
-    case Wait::body:
-    case Wait::write: ms = limits.header_timeout_ms; break;
+    case Wait::body: ms = limits.header_timeout_ms; break;
+    case Wait::write:
+        ms = limits.send_timeout_ms;
+        unsent_at_arm_ = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+        break;
     case Wait::linger: ms = detail::linger_ms; break;
     }
     if (ms == 0) {

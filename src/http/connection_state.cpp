@@ -26,7 +26,9 @@
 //   reading    the parser finds an error             finishing  queue the 4xx/505 with Connection: close
 //   reading    head or body timer                    finishing  queue a 408 with Connection: close
 //   reading    first-byte or keep-alive timer        closing    nothing to answer
+//   reading    evict_idle(), waiting for a request   closing    (a full worker admits a new client)
 //   reading    output backlog >= max_backlog_out     blocked    stop reading, arm the write timer
+//   reading    share of the turn spent, more buffered queued     into ctx.turns; buffer what arrives
 //   reading    peer EOF                              finishing  (a partial request is dropped)
 //   reading    drain(), idle, nothing to write       closing
 //   reading    drain(), idle, output in flight       finishing
@@ -36,13 +38,16 @@
 //   answering  respond(), keep-alive                 reading    queue the answer, parse what is buffered
 //   answering  respond(), not keep-alive             finishing  queue the answer with Connection: close
 //   answering  error or close()                      orphaned   uv_close; the object waits for respond()
+//   queued     its turn (TurnQueue)                  reading    parse what is buffered, a new share
+//   queued     bytes                                 queued     buffer; stop reading at max_buffered_in
+//   queued     error or close()                      closing    out of ctx.turns
 //   blocked    a write completed                     reading    parse what is buffered
-//   blocked    write timer                           closing    the peer does not read
+//   blocked    send_timeout without progress         closing    the peer does not read
 //   blocked    drain(), nothing buffered             finishing
 //   finishing  bytes                                 finishing  read and discard
 //   finishing  everything written                    lingering  uv_shutdown, read and discard, linger timer
 //   finishing  everything written, peer EOF          closing    nothing unread: closing keeps our data
-//   finishing  write timer                           closing    the peer does not read
+//   finishing  send_timeout without progress         closing    the peer does not read
 //   lingering  bytes                                 lingering  discard
 //   lingering  peer EOF or linger timer              closing
 //   lingering  drain(), parser idle                  closing    (as for any idle connection)
@@ -123,7 +128,18 @@ void Connection::process()
     if (state_ == State::blocked)
         state_ = State::reading;
     std::size_t pos = 0;
+    // This connection's share of the loop turn: past it, with requests still
+    // buffered, it waits for its next turn (TurnQueue) so that one client's
+    // pipeline cannot hold the worker while the others wait.
+    const std::size_t out_before = ctx_.bytes_out;
+    unsigned answered = 0;
     while (state_ == State::reading) {
+        if (pos < in_.size() &&
+            (answered >= detail::turn_requests || ctx_.bytes_out - out_before + pos >= detail::turn_bytes)) {
+            state_ = State::queued;
+            ctx_.turns.push(ctx_.loop, this);
+            break;
+        }
         if (backlog() >= detail::max_backlog_out) {
             flush();
             if (closed())
@@ -142,7 +158,8 @@ void Connection::process()
             Request& request = parser_.request();
             request.start_ns = uv_hrtime();
             state_ = State::answering;
-            dispatch_pos_ = pos;                       // in_ beyond this is not parsed yet (respond() looks)
+            dispatch_pos_ = pos;  // in_ beyond this is not parsed yet (respond() looks)
+            ++answered;
             ctx_.handler->on_request(*this, request);  // may call respond() right here
             continue;
         }
@@ -162,6 +179,15 @@ void Connection::process()
     settle();
 }
 
+// The TurnQueue's call: this connection's next share of a loop turn.
+void Connection::take_turn()
+{
+    if (state_ != State::queued)
+        return;
+    state_ = State::reading;
+    process();
+}
+
 // Make reading, the timer and finishing match the state; called after every
 // event that is not handled completely where it happens.
 void Connection::settle()
@@ -178,9 +204,10 @@ void Connection::settle()
         }
         return;
     }
-    const bool answering = state_ == State::answering;
-    set_reading(!peer_eof_ && state_ != State::blocked && !(answering && in_.size() >= detail::max_buffered_in));
-    if (answering) {
+    // Answering or waiting for its turn, what arrives is buffered, up to a bound.
+    const bool buffering = state_ == State::answering || state_ == State::queued;
+    set_reading(!peer_eof_ && state_ != State::blocked && !(buffering && in_.size() >= detail::max_buffered_in));
+    if (buffering) {
         arm(Wait::none);
     } else if (state_ == State::blocked) {
         arm(Wait::write);

@@ -21,12 +21,14 @@ struct Limits {
     int64_t max_body_size = 1048576;        // 413 past this; negative: no limit
     uint64_t header_timeout_ms = 10000;     // absolute, from the first byte of a request's head; 0: none
     uint64_t keepalive_ms = 75000;          // idle between requests; 0: close after each response
+    uint64_t send_timeout_ms = 60000;       // output pending with no progress this long: close; 0: none
 
     // From the configuration keys limit_request_line, limit_request_fields,
     // limit_request_field_size (0 or less: the hard maxima below, as gunicorn's
     // "0 means unlimited" but still bounded), max_body_size (0 or less: no
     // limit, as nginx's client_max_body_size 0; bodies are discarded, so
-    // memory stays bounded), keepalive and header_timeout (seconds).
+    // memory stays bounded), keepalive, header_timeout and send_timeout
+    // (seconds).
     static Limits from(const config::Settings& settings);
 
     // Hard maxima used for "unlimited": the target is stored, so it must stay bounded.

@@ -7,6 +7,7 @@
 // the hot path. Knows nothing of requests or routes (stats sits below app).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -56,6 +57,39 @@ constexpr std::size_t code_index(int status)
     const int cls = status < 100 ? 1 : status >= 600 ? 5 : status / 100;
     return known_code_count + std::size_t(cls - 1);
 }
+
+// Connections the server closed by its own limits, and connections it
+// refused because accept() failed, by reason: index and label, one table.
+enum ClosedReason : std::size_t {
+    closed_keepalive,       // idle past keepalive
+    closed_header_timeout,  // no complete request within header_timeout (408, or silent before a first byte)
+    closed_send_timeout,    // output made no progress for send_timeout
+    closed_evicted,         // idle keep-alive, closed to admit a new client at worker_connections
+    closed_reason_count
+};
+constexpr std::array<std::string_view, closed_reason_count> closed_reasons = {"keepalive", "header_timeout",
+                                                                              "send_timeout", "evicted"};
+enum RefusedReason : std::size_t {
+    refused_emfile,  // the process is out of file descriptors
+    refused_enfile,  // the system is out of file descriptors
+    refused_other,   // the kernel is short of memory (ENOBUFS, ENOMEM)
+    refused_reason_count
+};
+constexpr std::array<std::string_view, refused_reason_count> refused_reasons = {"emfile", "enfile", "other"};
+
+// Both, as plain numbers.
+struct ConnectionCounts {
+    std::array<uint64_t, closed_reason_count> closed{};
+    std::array<uint64_t, refused_reason_count> refused{};
+
+    void merge(const ConnectionCounts& other)
+    {
+        for (std::size_t i = 0; i < closed.size(); ++i)
+            closed[i] += other.closed[i];
+        for (std::size_t i = 0; i < refused.size(); ++i)
+            refused[i] += other.refused[i];
+    }
+};
 
 // "200", or "2xx" for an overflow bucket.
 std::string_view code_label(std::size_t index);

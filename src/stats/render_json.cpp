@@ -36,6 +36,23 @@ json classes_json(const Totals& t)
     return {{"1xx", c[0]}, {"2xx", c[1]}, {"3xx", c[2]}, {"4xx", c[3]}, {"5xx", c[4]}};
 }
 
+// {"keepalive": n, ...} and {"emfile": n, ...}: every reason, always.
+json closed_json(const ConnectionCounts& c)
+{
+    json j = json::object();
+    for (std::size_t i = 0; i < closed_reason_count; ++i)
+        j[std::string(closed_reasons[i])] = c.closed[i];
+    return j;
+}
+
+json refused_json(const ConnectionCounts& c)
+{
+    json j = json::object();
+    for (std::size_t i = 0; i < refused_reason_count; ++i)
+        j[std::string(refused_reasons[i])] = c.refused[i];
+    return j;
+}
+
 json worker_json(const WorkerSnapshot& w, const Snapshot& snap)
 {
     json j = {
@@ -50,6 +67,8 @@ json worker_json(const WorkerSnapshot& w, const Snapshot& snap)
         {"requests_per_s", w.sampled ? json(round_to(w.requests_per_s, 1000)) : json(nullptr)},
         {"in_flight", w.in_flight},
         {"connections", w.connections},
+        {"connections_closed", closed_json(w.counters.connections)},
+        {"connections_refused", refused_json(w.counters.connections)},
         {"bytes_in", w.counters.bytes_in},
         {"bytes_out", w.counters.bytes_out},
         {"responses", classes_json(w.counters)},
@@ -176,6 +195,8 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels 
              {"requests_per_s", sampled ? json(round_to(requests_per_s, 1000)) : json(nullptr)},
              {"in_flight", in_flight},
              {"connections", connections},
+             {"connections_closed", closed_json(snap.totals.connections)},
+             {"connections_refused", refused_json(snap.totals.connections)},
              {"bytes_in", snap.totals.bytes_in},
              {"bytes_out", snap.totals.bytes_out},
              {"responses", classes_json(snap.totals)},

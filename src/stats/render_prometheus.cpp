@@ -144,6 +144,23 @@ void request_families(Writer& out, const Snapshot& snap, EndpointLabels endpoint
     out.family("forkd_sent_bytes_total", "counter", "Bytes of responses sent to clients, by worker slot.");
     for (const SlotSnapshot& s : snap.slots)
         out.sample("forkd_sent_bytes_total", worker_label(s.slot), s.counters.bytes_out);
+
+    out.family("forkd_connections_closed_total", "counter",
+               "Connections the server closed by its own limits, by worker slot and reason.");
+    for (const SlotSnapshot& s : snap.slots) {
+        for (std::size_t i = 0; i < closed_reason_count; ++i)
+            out.sample("forkd_connections_closed_total",
+                       fmt::format("worker=\"{}\",reason=\"{}\"", s.slot, closed_reasons[i]),
+                       s.counters.connections.closed[i]);
+    }
+    out.family("forkd_connections_refused_total", "counter",
+               "Connections refused because accept() failed (out of file descriptors), by worker slot and reason.");
+    for (const SlotSnapshot& s : snap.slots) {
+        for (std::size_t i = 0; i < refused_reason_count; ++i)
+            out.sample("forkd_connections_refused_total",
+                       fmt::format("worker=\"{}\",reason=\"{}\"", s.slot, refused_reasons[i]),
+                       s.counters.connections.refused[i]);
+    }
 }
 
 void slot_families(Writer& out, const Snapshot& snap)

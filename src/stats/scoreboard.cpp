@@ -59,6 +59,10 @@ void WorkerEntry::reset(int32_t new_slot, uint32_t new_generation, uint64_t now_
     offload_queued.store(0, r);
     accept_queue.store(0, r);
     accept_backlog.store(0, r);
+    for (Counter& c : closed)
+        c.store(0, r);
+    for (Counter& c : refused)
+        c.store(0, r);
     for (EndpointCounters& c : endpoints)
         c.clear();
     heartbeat_ms.store(0, r);

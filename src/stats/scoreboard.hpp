@@ -82,6 +82,8 @@ struct alignas(64) WorkerEntry {
     std::atomic<uint32_t> offload_queued{0};
     std::atomic<uint32_t> accept_queue{0};    // connections waiting in its listeners' queues
     std::atomic<uint32_t> accept_backlog{0};  // their listen() backlog
+    Counter closed[closed_reason_count]{};    // connections closed by the server's limits (labels.hpp)
+    Counter refused[refused_reason_count]{};  // connections refused: accept() failed
 
     // Lifecycle signals for the master (master/children.cpp reads them).
     std::atomic<uint32_t> recycle_wanted{0};      // 1: the worker reached max_requests
@@ -109,6 +111,16 @@ inline void record_response(WorkerEntry& e, std::size_t endpoint, int status, ui
     bump(c.latency[hist::bucket_of(duration_ns)]);
     if (duration_ns > c.latency_max_ns.load(std::memory_order_relaxed))
         c.latency_max_ns.store(duration_ns, std::memory_order_relaxed);
+}
+
+// The worker's connection counts (its tick and its exit): totals since it
+// started, stored whole.
+inline void store_connection_counts(WorkerEntry& e, const ConnectionCounts& counts)
+{
+    for (std::size_t i = 0; i < closed_reason_count; ++i)
+        e.closed[i].store(counts.closed[i], std::memory_order_relaxed);
+    for (std::size_t i = 0; i < refused_reason_count; ++i)
+        e.refused[i].store(counts.refused[i], std::memory_order_relaxed);
 }
 
 // The request the worker's loop is busy with, for the master's watchdog
@@ -186,6 +198,8 @@ struct alignas(64) SlotArea {
     Counter retired_requests{0};
     Counter retired_bytes_in{0};
     Counter retired_bytes_out{0};
+    Counter retired_closed[closed_reason_count]{};
+    Counter retired_refused[refused_reason_count]{};
     EndpointCounters retired[endpoint_count];
 };
 

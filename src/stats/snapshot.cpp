@@ -34,6 +34,10 @@ void read_slot(const SlotArea& a, int index, SlotSnapshot& s)
     s.counters.requests = a.retired_requests.load(relaxed);
     s.counters.bytes_in = a.retired_bytes_in.load(relaxed);
     s.counters.bytes_out = a.retired_bytes_out.load(relaxed);
+    for (std::size_t i = 0; i < closed_reason_count; ++i)
+        s.counters.connections.closed[i] = a.retired_closed[i].load(relaxed);
+    for (std::size_t i = 0; i < refused_reason_count; ++i)
+        s.counters.connections.refused[i] = a.retired_refused[i].load(relaxed);
 }
 
 // One attempt; false if the master retired a worker meanwhile.
@@ -79,6 +83,10 @@ bool try_snapshot(const Scoreboard& board, uint64_t now_ms, uint64_t mono_now_ms
         w.counters.requests = e.requests.load(relaxed);
         w.counters.bytes_in = e.bytes_in.load(relaxed);
         w.counters.bytes_out = e.bytes_out.load(relaxed);
+        for (std::size_t k = 0; k < closed_reason_count; ++k)
+            w.counters.connections.closed[k] = e.closed[k].load(relaxed);
+        for (std::size_t k = 0; k < refused_reason_count; ++k)
+            w.counters.connections.refused[k] = e.refused[k].load(relaxed);
         for (std::size_t k = 0; k < endpoint_count; ++k) {
             scratch = Histogram{};
             w.counters.endpoints[k] = load_endpoint(e.endpoints[k], &scratch);
@@ -156,6 +164,7 @@ void Totals::merge(const Totals& other)
     requests += other.requests;
     bytes_in += other.bytes_in;
     bytes_out += other.bytes_out;
+    connections.merge(other.connections);
     for (std::size_t i = 0; i < endpoints.size(); ++i)
         endpoints[i].merge(other.endpoints[i]);
 }

@@ -34,6 +34,7 @@ struct Totals {
     uint64_t requests = 0;
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+    ConnectionCounts connections;  // closed by the server's limits, refused
     std::array<EndpointTotals, endpoint_count> endpoints{};
 
     // Responses per status class: [0] is 1xx ... [4] is 5xx.

@@ -1,5 +1,10 @@
 // worker/worker.cpp: the worker's loop and its shutdown order.
 //
+// Accepting is worker/acceptor.cpp's: one Acceptor per listening fd, with
+// the room of its Context (worker_connections for the bind addresses,
+// admin_room for stats.bind, so that monitoring answers when the main
+// address is full).
+//
 // Shutdown order (graceful, SIGTERM): stop accepting (close this worker's
 // copies of the listening sockets; the master keeps the sockets, so queued
 // connections wait for the next worker in this slot), mark draining (/healthz
@@ -30,6 +35,7 @@
 #include "log/access.hpp"
 #include "log/log.hpp"
 #include "offload/pool.hpp"
+#include "worker/acceptor.hpp"
 #include "worker/privileges.hpp"
 #include "worker/signal_table.hpp"
 
@@ -38,6 +44,9 @@ namespace {
 
 // While draining, a keep-alive connection idle this long is closed.
 constexpr uint64_t drain_idle_ms = 1000;
+// Connections of stats.bind (monitoring) per worker: their own room, on top
+// of worker_connections.
+constexpr std::size_t admin_room = 64;
 
 // The result of a libuv set-up call: false if it failed, which is logged
 // here, once, with what it was ("uv_signal_start(SIGTERM): EINVAL").
@@ -56,12 +65,6 @@ public:
     int run();
 
 private:
-    struct Listener {
-        uv_tcp_t tcp;
-        Worker* self;
-        http::Context* ctx;    // the main one, or the stats.bind one
-        bool waiting = false;  // a connection is pending but we are at worker_connections
-    };
     using Signals = SignalTable<Worker, 4>;
     static const Signals::Entries signal_table;
 
@@ -72,14 +75,14 @@ private:
     void begin_drain();
     void finish_if_drained();
     void close_handles();
-    void accept_from(Listener& l);
+    void store_connection_counts();
     std::size_t open_connections() const { return ctx_.open + admin_ctx_.open; }
     // Call fn(list) for the open connections of every Context.
     template <class Fn> void each_connection_list(Fn fn);
     void on_tick();
 
-    static void on_connection(uv_stream_t* server, int status) noexcept;
     static void on_connection_closed(http::Context& ctx) noexcept;
+    static void on_connection_idle(http::Context& ctx) noexcept;
 
     const Spec& spec_;
     const config::Settings& settings_;
@@ -91,7 +94,8 @@ private:
     std::unique_ptr<app::AdminHandler> admin_;
     http::Context ctx_;        // connections of the bind addresses
     http::Context admin_ctx_;  // connections of stats.bind (if any)
-    std::vector<std::unique_ptr<Listener>> listeners_;
+    ReserveFd reserve_fd_;     // refuses connections when out of descriptors
+    std::vector<std::unique_ptr<Acceptor>> acceptors_;
     Signals signals_{signal_table};
     uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};    // drain deadline
@@ -132,6 +136,7 @@ int Worker::boot()
         return exit_boot_failed;
     }
 
+    fit_nofile(std::size_t(settings_.worker_connections), spec_.admin_fds.empty() ? 0 : admin_room);
     if (!set_up(uv_loop_init(&loop_), "uv_loop_init"))
         return exit_boot_failed;
     pool_ = std::make_unique<offload::Pool>(&loop_, unsigned(settings_.threads), std::size_t(settings_.offload_queue));
@@ -147,6 +152,11 @@ int Worker::boot()
         ctx->limits = http::Limits::from(settings_);
         ctx->owner = this;
         ctx->on_closed = &Worker::on_connection_closed;
+        ctx->on_idle = &Worker::on_connection_idle;
+        ctx->on_opened = [](http::Context& c) noexcept {
+            auto* self = static_cast<Worker*>(c.owner);
+            self->spec_.scoreboard->connections.store(uint32_t(self->open_connections()), std::memory_order_relaxed);
+        };
         accounting_->watch(*ctx);
     }
     ctx_.handler = app_.get();
@@ -175,47 +185,16 @@ int Worker::boot()
     for (int fd : spec_.admin_fds)
         adopt.emplace_back(fd, &admin_ctx_);
     for (auto [fd, ctx] : adopt) {
-        auto l = std::make_unique<Listener>();
-        l->self = this;
-        l->ctx = ctx;
-        const std::string which = "fd " + std::to_string(fd);
-        if (!set_up(uv_tcp_init(&loop_, &l->tcp), "uv_tcp_init", which))
-            return exit_boot_failed;
-        l->tcp.data = l.get();
-        if (!set_up(uv_tcp_open(&l->tcp, fd), "uv_tcp_open", which) ||
-            !set_up(uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), settings_.backlog, &Worker::on_connection),
-                    "uv_listen", which))
-            return exit_boot_failed;
-        listeners_.push_back(std::move(l));
+        const std::size_t room = ctx == &ctx_ ? std::size_t(settings_.worker_connections) : admin_room;
+        auto a = std::make_unique<Acceptor>(&loop_, fd, *ctx, room, reserve_fd_);
+        if (a->start() != 0)
+            return exit_boot_failed;  // logged by the acceptor
+        acceptors_.push_back(std::move(a));
     }
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
     spec_.scoreboard->state.store(stats::WorkerState::ready, std::memory_order_release);
     spdlog::debug("ready (pid {}, generation {})", getpid(), spec_.generation);
     return exit_ok;
-}
-
-void Worker::on_connection(uv_stream_t* server, int status) noexcept
-{
-    auto* l = static_cast<Listener*>(server->data);
-    if (status < 0) {
-        spdlog::warn("accept: {}", uv_err_name(status));
-        return;
-    }
-    l->self->accept_from(*l);
-}
-
-void Worker::accept_from(Listener& l)
-{
-    // Past worker_connections we leave the connection in libuv's hands:
-    // libuv stops polling this listener until uv_accept() is called, so the
-    // kernel queue absorbs the excess instead of us (backpressure, not reset).
-    if (l.ctx->open >= std::size_t(settings_.worker_connections)) {
-        l.waiting = true;
-        return;
-    }
-    l.waiting = false;
-    http::Connection::accept(reinterpret_cast<uv_stream_t*>(&l.tcp), *l.ctx);
-    spec_.scoreboard->connections.store(uint32_t(open_connections()), std::memory_order_relaxed);
 }
 
 void Worker::on_connection_closed(http::Context& ctx) noexcept
@@ -226,9 +205,20 @@ void Worker::on_connection_closed(http::Context& ctx) noexcept
         self->finish_if_drained();
         return;
     }
-    for (auto& l : self->listeners_) {
-        if (l->waiting && l->ctx == &ctx && ctx.open < std::size_t(self->settings_.worker_connections))
-            self->accept_from(*l);
+    for (auto& a : self->acceptors_) {
+        if (&a->context() == &ctx)
+            a->on_room();
+    }
+}
+
+void Worker::on_connection_idle(http::Context& ctx) noexcept
+{
+    auto* self = static_cast<Worker*>(ctx.owner);
+    if (self->draining_)
+        return;
+    for (auto& a : self->acceptors_) {
+        if (&a->context() == &ctx)
+            a->on_room();
     }
 }
 
@@ -248,6 +238,11 @@ void Worker::on_tick()
     if (!draining_)
         tick.listen_fds = spec_.listen_fds;  // closed once draining
     stats::sample_worker(*spec_.scoreboard, tick);
+    store_connection_counts();
+    for (auto& a : acceptors_) {
+        a->report(uv_now(&loop_));
+        a->on_room();  // one stopped without a spare descriptor tries again
+    }
     if (max_requests_ != 0 && served >= max_requests_ &&
         spec_.scoreboard->recycle_wanted.exchange(1, std::memory_order_relaxed) == 0)
         spdlog::info("served {} requests (max_requests {}): asking to be recycled", served, max_requests_);
@@ -281,8 +276,8 @@ void Worker::begin_drain()
     draining_ = true;
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
     spdlog::debug("draining {} connections", open_connections());
-    for (auto& l : listeners_)
-        uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
+    for (auto& a : acceptors_)
+        a->close();
     ctx_.draining = admin_ctx_.draining = true;  // http/'s copy: responses say Connection: close
     // Keep-alive connections are not closed at once: a client may be
     // sending its next request on one right now, and would see the close
@@ -322,6 +317,24 @@ void Worker::finish_if_drained()
         close_handles();
 }
 
+// The connections closed by the server's limits, and refused, for /stats.
+void Worker::store_connection_counts()
+{
+    stats::ConnectionCounts counts;
+    for (const http::Context* ctx : {&ctx_, &admin_ctx_}) {
+        counts.closed[stats::closed_keepalive] += ctx->closed.keepalive;
+        counts.closed[stats::closed_header_timeout] += ctx->closed.header_timeout;
+        counts.closed[stats::closed_send_timeout] += ctx->closed.send_timeout;
+        counts.closed[stats::closed_evicted] += ctx->closed.evicted;
+    }
+    for (const auto& a : acceptors_) {
+        counts.refused[stats::refused_emfile] += a->refused().emfile;
+        counts.refused[stats::refused_enfile] += a->refused().enfile;
+        counts.refused[stats::refused_other] += a->refused().other;
+    }
+    stats::store_connection_counts(*spec_.scoreboard, counts);
+}
+
 template <class Fn> void Worker::each_connection_list(Fn fn)
 {
     for (http::Context* ctx : {&ctx_, &admin_ctx_})
@@ -332,6 +345,8 @@ void Worker::close_handles()
 {
     closing_ = true;
     pool_->close();
+    ctx_.turns.close();
+    admin_ctx_.turns.close();
     signals_.close();  // blocked first: a finishing worker keeps them pending
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&graceful_timer_), nullptr);
@@ -345,6 +360,7 @@ int Worker::run()
         return rc;
     uv_run(&loop_, UV_RUN_DEFAULT);
     accounting_->store_bytes();  // the last bytes, before the master folds our counters
+    store_connection_counts();
     spec_.scoreboard->state.store(stats::WorkerState::exited, std::memory_order_release);
     rc = uv_loop_close(&loop_);
     if (rc != 0)

@@ -259,16 +259,17 @@ def test_connection_that_sends_nothing_is_closed(server):
 # ---------------------------------------------------------------- backpressure
 
 def test_worker_connections_backpressure(forkd):
-    limited = forkd(config={"workers": 1, "worker_connections": 2, "keepalive": 30})
+    limited = forkd(config={"workers": 1, "worker_connections": 2, "keepalive": 30, "header_timeout": 30})
     first = limited.connect()
     second = limited.connect()
     third = None
     try:
+        # Each has a request under way (head incomplete): nothing idle that
+        # the worker could close to make room.
         for conn in (first, second):
-            conn.send(get_request("/hello"))
-            assert conn.read_response().body == b"hello"
+            conn.send(b"GET /hello HTTP/1.1\r\nHost: t")
         # The third connection is not refused (the kernel queues it) but
-        # the worker does not take it while two are open.
+        # the worker does not take it while two are open and busy.
         third = RawConnection(limited.host, limited.port)
         third.send(get_request("/hello"))
         assert third.silent_for(0.5), "a third connection was served past worker_connections = 2"
@@ -277,6 +278,28 @@ def test_worker_connections_backpressure(forkd):
         response = third.read_response(timeout=5)
         assert response.body == b"hello"
         # The second connection was never disturbed.
+        second.send(b"\r\n\r\n")
+        assert second.read_response().body == b"hello"
+    finally:
+        for conn in (first, second, third):
+            if conn:
+                conn.close()
+
+
+def test_worker_connections_full_of_idle_keepalive_closes_the_longest_idle(forkd):
+    limited = forkd(config={"workers": 1, "worker_connections": 2, "keepalive": 30})
+    first = limited.connect()
+    second = limited.connect()
+    third = None
+    try:
+        for conn in (first, second):
+            conn.send(get_request("/hello"))
+            assert conn.read_response().body == b"hello"
+        # Both idle: the one idle longest (first) makes way for a new client.
+        third = RawConnection(limited.host, limited.port)
+        third.send(get_request("/hello"))
+        assert third.read_response(timeout=5).body == b"hello"
+        assert first.closed_within(5)
         second.send(get_request("/hello"))
         assert second.read_response().body == b"hello"
     finally:

@@ -24,6 +24,7 @@ DESIGN_KEYS = {
     "": {"bind", "workers", "threads", "offload_queue", "reuse_port", "backlog",
          "worker_connections", "max_requests", "max_requests_jitter", "max_worker_rss",
          "recycle_concurrency", "timeout", "graceful_timeout", "keepalive", "header_timeout",
+         "send_timeout",
          "limit_request_line", "limit_request_fields", "limit_request_field_size",
          "max_body_size", "pidfile", "user", "group", "umask"},
     "log": {"level", "error_log", "access_log", "access_log_format"},

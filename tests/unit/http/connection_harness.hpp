@@ -42,6 +42,8 @@ struct TestHandler final : Handler {
     bool peer_ok = true;
     uint64_t bytes_in_at_answer = 0;  // Context::bytes_in when the last async answer came
     std::vector<Connection*> conns;   // each request's connection, in order (valid while it is open)
+    const uint64_t* loop_turns = nullptr;
+    std::vector<uint64_t> turn_of_request;  // the loop turn (Harness::turns) each request came in
     // Around each async answer: the state before respond(), the state after
     // it (orphaned: not read, the connection may be gone) and Context::open.
     std::vector<Connection::State> state_before_answer;
@@ -59,6 +61,7 @@ struct TestHandler final : Handler {
     {
         ++requests;
         conns.push_back(&conn);
+        turn_of_request.push_back(loop_turns != nullptr ? *loop_turns : 0);
         sockaddr_storage peer{};
         peer_ok = peer_ok && conn.peer(peer) && peer.ss_family == AF_INET;
         std::string_view path = request.path;
@@ -112,6 +115,8 @@ struct Harness {
     uv_async_t stop;
     uv_async_t drain;
     uv_async_t probe;
+    uv_check_t check;    // counts loop turns
+    uint64_t turns = 0;  // loop turns so far
     std::mutex probe_mutex;
     std::function<void()> probe_fn;
     std::promise<void> probe_done;
@@ -146,6 +151,11 @@ struct Harness {
         REQUIRE(uv_async_init(&loop, &stop, on_stop) == 0);
         REQUIRE(uv_async_init(&loop, &drain, on_drain) == 0);
         REQUIRE(uv_async_init(&loop, &probe, on_probe) == 0);
+        REQUIRE(uv_check_init(&loop, &check) == 0);
+        check.data = this;
+        REQUIRE(uv_check_start(&check, [](uv_check_t* c) { ++static_cast<Harness*>(c->data)->turns; }) == 0);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&check));
+        handler.loop_turns = &turns;
     }
 
     static void on_connection(uv_stream_t* server, int status)
@@ -166,7 +176,9 @@ struct Harness {
         uv_close(reinterpret_cast<uv_handle_t*>(&self->stop), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->drain), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&self->probe), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&self->check), nullptr);
         self->ctx.connections.close_all();
+        self->ctx.turns.close();
     }
 
     static void on_drain(uv_async_t* async)

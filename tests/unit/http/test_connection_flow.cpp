@@ -56,6 +56,7 @@ TEST_CASE("connection: the header timeout answers 408 and closes")
         CHECK(c.eof());
     });
     CHECK(h.handler.statuses == std::vector<int>{408});
+    CHECK(h.ctx.closed.header_timeout == 1);
 }
 
 TEST_CASE("connection: a connection that sends nothing is closed without an answer")
@@ -68,6 +69,23 @@ TEST_CASE("connection: a connection that sends nothing is closed without an answ
         CHECK(c.eof());
     });
     CHECK(h.handler.statuses.empty());
+    CHECK(h.ctx.closed.header_timeout == 1);
+    CHECK(h.ctx.closed.keepalive == 0);
+}
+
+TEST_CASE("connection: an idle keep-alive connection is closed after keepalive, and counted")
+{
+    Limits limits;
+    limits.keepalive_ms = 100;
+    Harness h(limits);
+    h.run([](int port) {
+        Client c(port);
+        c.send(get("/sync/a"));
+        CHECK(c.read().status == 200);
+        CHECK(c.eof());
+    });
+    CHECK(h.ctx.closed.keepalive == 1);
+    CHECK(h.ctx.closed.header_timeout == 0);
 }
 
 TEST_CASE("connection: a flood of pipelined requests is answered completely and in order")
@@ -177,10 +195,12 @@ TEST_CASE("connection: one response larger than the socket buffers, kept alive o
     });
 }
 
-TEST_CASE("connection: a peer that does not read its answer is closed after header_timeout")
+TEST_CASE("connection: a peer that does not read its answer is closed after send_timeout")
 {
     Limits limits;
-    limits.header_timeout_ms = 150;
+    limits.header_timeout_ms = 60000;  // not this one
+    limits.keepalive_ms = 60000;       // nor this one
+    limits.send_timeout_ms = 150;
     Harness h(limits);
     h.run([&h](int port) {
         Client c(port);
@@ -199,4 +219,32 @@ TEST_CASE("connection: a peer that does not read its answer is closed after head
         (void)h;
     });
     CHECK(h.closed == 1);
+    CHECK(h.ctx.closed.send_timeout == 1);
+}
+
+TEST_CASE("connection: a peer that reads slowly but steadily is not cut by send_timeout")
+{
+    Limits limits;
+    limits.send_timeout_ms = 300;
+    Harness h(limits);
+    h.run([](int port) {
+        Client c(port);
+        int small = 4096;
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        c.send(get("/big/1000000"));
+        // Read a slice every 100 ms: the whole response takes far longer
+        // than send_timeout, but output never stalls that long.
+        std::size_t received = 0;
+        char buf[65536];
+        auto start = std::chrono::steady_clock::now();
+        while (received < 1000000 && std::chrono::steady_clock::now() - start < 20s) {
+            ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            received += static_cast<std::size_t>(n);
+            std::this_thread::sleep_for(10ms);
+        }
+        CHECK(received > 1000000);  // the head and all of the body
+    });
+    CHECK(h.ctx.closed.send_timeout == 0);
 }

@@ -56,3 +56,46 @@ TEST_CASE("connection list: close_all closes idle and busy connections; a busy o
     CHECK(h.handler.statuses == std::vector<int>{200});
     CHECK(h.closed == 3);
 }
+
+TEST_CASE("connection list: evict_idle closes the longest-idle keep-alive connections first, and only those")
+{
+    Harness h;
+    h.run([&h](int port) {
+        Client oldest(port);
+        oldest.send(get("/sync/a"));
+        CHECK(oldest.read().status == 200);
+        Client newer(port);
+        newer.send(get("/sync/b"));
+        CHECK(newer.read().status == 200);
+        Client fresh(port);                               // no request yet: not idle keep-alive
+        Client partial(port);                             // a request under way
+        partial.send("GET /sync/c HTTP/1.1\r\nHost: t");  // (head incomplete)
+        Client busy(port);
+        busy.send(get("/async/300/d"));  // answer pending
+        CHECK(h.eventually([&h] { return h.ctx.open == 5 && h.handler.requests == 3; }));
+        // oldest was answered first, so it has waited longest; then newer. Then
+        // oldest is used again: it moves behind newer.
+        oldest.send(get("/sync/e"));
+        CHECK(oldest.read().status == 200);
+        h.on_loop([&h] {
+            CHECK(h.ctx.idle.size() == 2);
+            CHECK(evict_idle(h.ctx, 1) == 1);
+            CHECK(h.ctx.closed.evicted == 1);
+        });
+        CHECK(newer.eof());
+        oldest.send(get("/sync/f"));
+        CHECK(oldest.read().status == 200);
+        h.on_loop([&h] {
+            CHECK(evict_idle(h.ctx, 10) == 1);  // only oldest is idle
+            CHECK(h.ctx.idle.size() == 0);
+            CHECK(evict_idle(h.ctx, 10) == 0);
+        });
+        CHECK(oldest.eof());
+        CHECK(busy.read().body == "/async/300/d");  // untouched
+        partial.send("est\r\n\r\n");
+        CHECK(partial.read().body == "/sync/c");
+        fresh.send(get("/sync/g"));
+        CHECK(fresh.read().body == "/sync/g");
+    });
+    CHECK(h.ctx.closed.evicted == 2);
+}

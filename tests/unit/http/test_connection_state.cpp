@@ -127,6 +127,46 @@ TEST_CASE("connection state: a reader that does not read blocks the connection, 
     CHECK(h.handler.requests == big_count);
 }
 
+TEST_CASE("connection state: a long pipeline is answered a share per loop turn, in order")
+{
+    Harness h;
+    h.run([&h](int port) {
+        Client c(port);
+        std::string all;
+        for (int i = 0; i < 20; ++i)
+            all += get("/sync/" + std::to_string(i));
+        c.send(all);
+        for (int i = 0; i < 20; ++i)
+            REQUIRE(c.read().body == "/sync/" + std::to_string(i));
+        CHECK(h.eventually([&h] { return h.ctx.turns.size() == 0; }));
+        h.on_loop([&h] { CHECK(h.handler.conns.back()->state() == State::reading); });
+    });
+    REQUIRE(h.handler.turn_of_request.size() == 20);
+    // 20 requests that arrived at once: 8 in one turn, then 8 in a later one, then 4.
+    const auto& turn = h.handler.turn_of_request;
+    CHECK(turn[7] == turn[0]);
+    CHECK(turn[8] > turn[7]);
+    CHECK(turn[15] == turn[8]);
+    CHECK(turn[16] > turn[15]);
+}
+
+TEST_CASE("connection state: a connection waiting for its turn closes cleanly")
+{
+    Harness h;
+    h.run([&h](int port) {
+        Client c(port);
+        std::string all;
+        for (int i = 0; i < 400; ++i)  // 40 MB of answers: more than any socket buffers
+            all += get("/big/100000");
+        c.send(all);
+        CHECK(c.read().body.size() == 100000);  // one per turn: 100 KB is more than a share
+        c.reset();
+        CHECK(h.eventually([&h] { return h.ctx.connections.empty(); }));
+        CHECK(h.ctx.turns.size() == 0);
+    });
+    CHECK(h.handler.requests < 400);
+}
+
 TEST_CASE("connection state: the head timer answers 408 and goes lingering; answering has no timer")
 {
     Limits limits;

@@ -15,6 +15,7 @@ TEST_CASE("limits: from() maps the settings")
     settings.max_body_size = 0;
     settings.keepalive = 2.5;
     settings.header_timeout = 0;
+    settings.send_timeout = 0.25;
     Limits limits = Limits::from(settings);
     CHECK(limits.request_line == 100);
     CHECK(limits.request_fields == Limits::max_request_fields);
@@ -22,6 +23,7 @@ TEST_CASE("limits: from() maps the settings")
     CHECK(limits.max_body_size < 0);
     CHECK(limits.keepalive_ms == 2500);
     CHECK(limits.header_timeout_ms == 0);
+    CHECK(limits.send_timeout_ms == 250);
     settings.limit_request_line = 1 << 30;
     settings.keepalive = -1;
     limits = Limits::from(settings);
@@ -32,4 +34,5 @@ TEST_CASE("limits: from() maps the settings")
     CHECK(defaults.max_body_size == 1048576);
     CHECK(defaults.keepalive_ms == 75000);
     CHECK(defaults.header_timeout_ms == 10000);
+    CHECK(defaults.send_timeout_ms == 60000);
 }

@@ -32,12 +32,22 @@ inline Snapshot known_snapshot()
     record_response(a, Endpoint::other, 404, 3000);
     a.in_flight.store(2);
     a.connections.store(5);
+    ConnectionCounts counts;
+    counts.closed[closed_keepalive] = 3;
+    counts.refused[refused_emfile] = 2;
+    store_connection_counts(a, counts);
     WorkerEntry& dead = worker(1, 1, 102);
     for (int k = 0; k < 7; ++k)
         record_response(dead, Endpoint::fib_offload, 200, 2000000);
+    ConnectionCounts dead_counts;
+    dead_counts.closed[closed_send_timeout] = 4;  // kept in its slot after the exit
+    store_connection_counts(dead, dead_counts);
     record_exit(sb, dead, 9, 1700000000500);
     WorkerEntry& b = worker(2, 1, 103);
     record_response(b, Endpoint::fib_offload, 503, 4000);
+    ConnectionCounts b_counts;
+    b_counts.closed[closed_evicted] = 1;
+    store_connection_counts(b, b_counts);
     return take_snapshot(sb, 1700000010000, 0);
 }
 

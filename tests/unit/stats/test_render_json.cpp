@@ -46,6 +46,9 @@ TEST_CASE("/stats JSON follows the documented schema")
     CHECK(totals["connections"] == 5);
     CHECK(totals["responses"] == json{{"1xx", 0}, {"2xx", 107}, {"3xx", 0}, {"4xx", 1}, {"5xx", 1}});
     CHECK(totals["restarts"] == 0);
+    CHECK(totals["connections_closed"] ==
+          json{{"keepalive", 3}, {"header_timeout", 0}, {"send_timeout", 4}, {"evicted", 1}});
+    CHECK(totals["connections_refused"] == json{{"emfile", 2}, {"enfile", 0}, {"other", 0}});
     for (const char* key : {"p50", "p95", "p99", "max", "mean"})
         CHECK(totals["latency_ms"][key].is_number());
     CHECK(totals["latency_ms"]["max"] == 100.0);
@@ -81,6 +84,10 @@ TEST_CASE("/stats JSON follows the documented schema")
     CHECK(w["uptime_s"] == 10.0);
     CHECK(w["rss_bytes"].is_null());
     CHECK(w["accept_queue"] == json{{"queued", 0}, {"backlog", 0}});
+    CHECK(w["connections_closed"]["keepalive"] == 3);
+    CHECK(w["connections_refused"]["emfile"] == 2);
+    CHECK(j["workers"][1]["connections_closed"]["evicted"] == 1);
+    CHECK(j["workers"][1]["connections_closed"]["send_timeout"] == 0);  // the exited worker's
     // p50 of 90 fast and 10 slow requests is a fast one (5 .. 14 us).
     CHECK(w["latency_ms"]["p50"].get<double>() < 0.015);
     CHECK(w["latency_ms"]["p99"].get<double>() == doctest::Approx(100.0).epsilon(0.04));

@@ -79,6 +79,13 @@ TEST_CASE("/metrics is well-formed Prometheus text")
           doctest::Approx(1700000000.5));
     CHECK(samples["forkd_in_flight_requests{worker=\"0\"}"] == 2);
     CHECK(samples["forkd_workers{state=\"ready\"}"] == 2);
+    CHECK(types["forkd_connections_closed_total"] == "counter");
+    CHECK(types["forkd_connections_refused_total"] == "counter");
+    CHECK(samples["forkd_connections_closed_total{worker=\"0\",reason=\"keepalive\"}"] == 3);
+    CHECK(samples["forkd_connections_closed_total{worker=\"1\",reason=\"send_timeout\"}"] == 4);  // retired
+    CHECK(samples["forkd_connections_closed_total{worker=\"1\",reason=\"evicted\"}"] == 1);
+    CHECK(samples["forkd_connections_refused_total{worker=\"0\",reason=\"emfile\"}"] == 2);
+    CHECK(samples.count("forkd_connections_refused_total{worker=\"1\",reason=\"enfile\"}") == 1);
 
     // The histogram: cumulative, monotone, +Inf equals _count.
     const std::string sleep_labels = "route=\"/sleep/{ms}\",mode=\"timer\"";
