@@ -9,6 +9,7 @@
 #include "http/connection.hpp"
 
 #include <cstring>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -30,7 +31,7 @@ Connection::~Connection()
     --ctx_.open;
 }
 
-int Connection::accept(uv_stream_t* server, Context& ctx)
+template <class Take> int Connection::open(Context& ctx, Take take)
 {
     auto* c = new Connection(ctx);
     int rc = uv_timer_init(ctx.loop, &c->timer_);
@@ -49,13 +50,8 @@ int Connection::accept(uv_stream_t* server, Context& ctx)
     }
     c->tcp_.data = c;
     c->handles_open_ = 2;
-    rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_));
+    rc = take(c->tcp_);
     if (rc != 0) {
-        if (rc == UV_EAGAIN) {
-            spdlog::debug("http: uv_accept: {}", uv_err_name(rc));
-        } else {
-            spdlog::warn("http: uv_accept: {}", uv_err_name(rc));
-        }
         c->close();
         return rc;
     }
@@ -76,6 +72,33 @@ int Connection::accept(uv_stream_t* server, Context& ctx)
     c->state_ = State::reading;
     c->settle();  // start reading, arm the first-request timer
     return c->closed() ? UV_EIO : 0;
+}
+
+int Connection::accept(uv_stream_t* server, Context& ctx)
+{
+    return open(ctx, [server](uv_tcp_t& tcp) {
+        const int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp));
+        if (rc == UV_EAGAIN)
+            spdlog::debug("http: uv_accept: {}", uv_err_name(rc));
+        else if (rc != 0)
+            spdlog::warn("http: uv_accept: {}", uv_err_name(rc));
+        return rc;
+    });
+}
+
+int Connection::adopt(int fd, Context& ctx)
+{
+    bool taken = false;
+    const int rc = open(ctx, [fd, &taken](uv_tcp_t& tcp) {
+        const int err = uv_tcp_open(&tcp, fd);
+        taken = err == 0;
+        if (err != 0)
+            spdlog::warn("http: uv_tcp_open: {}", uv_err_name(err));
+        return err;
+    });
+    if (!taken)
+        ::close(fd);  // the handles never owned it
+    return rc;
 }
 
 bool Connection::idle() const

@@ -105,10 +105,19 @@ public:
     // Accept one pending connection from `server` and start serving it.
     // Returns 0 or a libuv error (already logged).
     static int accept(uv_stream_t* server, Context& ctx);
+    // Serve a connection accepted by the caller (`fd`, non-blocking; busy
+    // steering's takeover). Takes `fd` over, closing it on failure.
+    // Returns 0 or a libuv error (already logged).
+    static int adopt(int fd, Context& ctx);
 
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
+private:
+    // accept() and adopt(): the handles, then `take` fills tcp_, then serve.
+    template <class Take> static int open(Context& ctx, Take take);
+
+public:
     // Answer the current request. Writes the response, then resumes parsing
     // pipelined requests or waits for the next one; closes if the request
     // or the worker asked for it. Safe to call after the peer went away.

@@ -160,6 +160,7 @@ void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_
         bump(a.retired_requests, entry.requests.load(relaxed));
         bump(a.retired_bytes_in, entry.bytes_in.load(relaxed));
         bump(a.retired_bytes_out, entry.bytes_out.load(relaxed));
+        bump(a.retired_taken_over, entry.taken_over.load(relaxed));
         for (std::size_t i = 0; i < endpoint_count; ++i)
             fold(a.retired[i], entry.endpoints[i]);
         a.exits.store(a.exits.load(relaxed) + 1, relaxed);

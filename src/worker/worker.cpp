@@ -32,6 +32,7 @@
 #include "offload/pool.hpp"
 #include "worker/privileges.hpp"
 #include "worker/signal_table.hpp"
+#include "worker/takeover.hpp"
 
 namespace forkd::worker {
 namespace {
@@ -62,13 +63,15 @@ private:
         http::Context* ctx;    // the main one, or the stats.bind one
         bool waiting = false;  // a connection is pending but we are at worker_connections
     };
-    using Signals = SignalTable<Worker, 4>;
+    using Signals = SignalTable<Worker, 5>;
     static const Signals::Entries signal_table;
 
     int boot();
     void on_sigterm();
     void on_sigquit();
     void on_sigusr1();
+    void on_sigurg();
+    int start_takeover();
     void begin_drain();
     void finish_if_drained();
     void close_handles();
@@ -92,6 +95,7 @@ private:
     http::Context ctx_;        // connections of the bind addresses
     http::Context admin_ctx_;  // connections of stats.bind (if any)
     std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unique_ptr<Takeover> takeover_;  // busy steering: siblings' sockets (set at boot)
     Signals signals_{signal_table};
     uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};    // drain deadline
@@ -108,6 +112,7 @@ const Worker::Signals::Entries Worker::signal_table = {{
     {SIGINT, "SIGINT", &Worker::on_sigquit, spdlog::level::debug},
     {SIGQUIT, "SIGQUIT", &Worker::on_sigquit, spdlog::level::debug},
     {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1, spdlog::level::debug},
+    {SIGURG, "SIGURG", &Worker::on_sigurg, spdlog::level::trace},  // the master: busy slots changed
 }};
 
 int Worker::boot()
@@ -188,10 +193,26 @@ int Worker::boot()
             return exit_boot_failed;
         listeners_.push_back(std::move(l));
     }
+    if (start_takeover() != 0)
+        return exit_boot_failed;
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
     spec_.scoreboard->state.store(stats::WorkerState::ready, std::memory_order_release);
     spdlog::debug("ready (pid {}, generation {})", getpid(), spec_.generation);
     return exit_ok;
+}
+
+int Worker::start_takeover()
+{
+    std::vector<Takeover::Socket> sockets;  // none: nothing to take over, every call a no-op
+    for (auto [slot, fd] : spec_.sibling_fds)
+        sockets.push_back({slot, fd});
+    const Takeover::Target target{
+        &ctx_, std::size_t(settings_.worker_connections), &draining_, spec_.scoreboard, this, [](void* self) {
+            auto* w = static_cast<Worker*>(self);
+            w->spec_.scoreboard->connections.store(uint32_t(w->open_connections()), std::memory_order_relaxed);
+        }};
+    takeover_ = std::make_unique<Takeover>(std::move(sockets), stats::Scoreboard::attach(*spec_.scoreboard), target);
+    return takeover_->start();
 }
 
 void Worker::on_connection(uv_stream_t* server, int status) noexcept
@@ -230,6 +251,8 @@ void Worker::on_connection_closed(http::Context& ctx) noexcept
         if (l->waiting && l->ctx == &ctx && ctx.open < std::size_t(self->settings_.worker_connections))
             self->accept_from(*l);
     }
+    if (&ctx == &self->ctx_)
+        self->takeover_->refresh();  // room again: resume taking over if paused
 }
 
 void Worker::on_tick()
@@ -248,6 +271,8 @@ void Worker::on_tick()
     if (!draining_)
         tick.listen_fds = spec_.listen_fds;  // closed once draining
     stats::sample_worker(*spec_.scoreboard, tick);
+    if (!draining_)
+        takeover_->refresh();  // in case a SIGURG was missed
     if (max_requests_ != 0 && served >= max_requests_ &&
         spec_.scoreboard->recycle_wanted.exchange(1, std::memory_order_relaxed) == 0)
         spdlog::info("served {} requests (max_requests {}): asking to be recycled", served, max_requests_);
@@ -276,9 +301,15 @@ void Worker::on_sigusr1()
         access_log_->reopen();
 }
 
+void Worker::on_sigurg()
+{
+    takeover_->refresh();
+}
+
 void Worker::begin_drain()
 {
     draining_ = true;
+    takeover_->close();
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
     spdlog::debug("draining {} connections", open_connections());
     for (auto& l : listeners_)
@@ -331,6 +362,7 @@ template <class Fn> void Worker::each_connection_list(Fn fn)
 void Worker::close_handles()
 {
     closing_ = true;
+    takeover_->close();
     pool_->close();
     signals_.close();  // blocked first: a finishing worker keeps them pending
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
