@@ -16,6 +16,7 @@ PROFILES = {
         "tp_rounds": 1, "tp_s": 1, "tp_all_cores": False,
         "scale_rounds": 1, "scale_s": 1, "fib_inline_n": 5,
         "idle_conns": 1000,     # the goal says 10,000: smoke keeps it short
+        "hog_s": 1,             # seconds of load per hog case, after the hog is sent
     },
     "quick": {
         "rounds": 1,
@@ -26,6 +27,7 @@ PROFILES = {
         "tp_rounds": 3, "tp_s": 1, "tp_all_cores": False,
         "scale_rounds": 1, "scale_s": 2, "fib_inline_n": 20,
         "idle_conns": 10000,
+        "hog_s": 3,
     },
     "full": {
         "rounds": 3,
@@ -36,5 +38,6 @@ PROFILES = {
         "tp_rounds": 5, "tp_s": 3, "tp_all_cores": True,
         "scale_rounds": 3, "scale_s": 5, "fib_inline_n": 50,
         "idle_conns": 10000,
+        "hog_s": 3,
     },
 }

@@ -240,13 +240,14 @@ class Server:
 
 # ---------------------------------------------------------------- the kinds
 
-def forkd(binary, run_dir, workers, threads=4, cpus=None, fib_max_n=50, label=None, wrap=None):
+def forkd(binary, run_dir, workers, threads=4, cpus=None, fib_max_n=50, label=None, wrap=None, busy_steering=True):
     port = free_port()
     run_dir.mkdir(parents=True, exist_ok=True)
     config = run_dir / "forkd.toml"
     config.write_text(
         f'bind = ["127.0.0.1:{port}"]\nworkers = {workers}\nthreads = {threads}\n'
-        f'backlog = 4096\nworker_connections = 10000\n\n'
+        f'backlog = 4096\nworker_connections = 10000\n'
+        f'busy_steering = {"true" if busy_steering else "false"}\n\n'
         f'[log]\nlevel = "info"\naccess_log = ""\n\n[stats]\ninterval = 0\n\n'
         f'[endpoints]\nfib_max_n = {fib_max_n}\nsleep_max_ms = 60000\n')
     return Server(label or f"forkd w{workers}", "forkd", workers, port,

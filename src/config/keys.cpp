@@ -59,6 +59,8 @@ const Key key_table[] = {
     {.table = "", .name = "max_requests_jitter", .field = FORKD_FIELD(max_requests_jitter), .range = at_least(0)},
     {.table = "", .name = "max_worker_rss", .field = FORKD_FIELD(max_worker_rss), .range = at_least(0)},
     {.table = "", .name = "recycle_concurrency", .field = FORKD_FIELD(recycle_concurrency), .range = at_least(1)},
+    {.table = "", .name = "busy_steering", .field = FORKD_FIELD(busy_steering)},
+    {.table = "", .name = "busy_after_ms", .field = FORKD_FIELD(busy_after_ms), .range = between(1, 60000)},
     // Timeouts
     {.table = "", .name = "timeout", .field = FORKD_FIELD(timeout), .range = seconds_above_zero},
     {.table = "", .name = "graceful_timeout", .field = FORKD_FIELD(graceful_timeout), .range = seconds_from_zero},

@@ -63,7 +63,9 @@ struct Settings {
     int max_requests_jitter = 0;
     int max_worker_rss = 0;  // MiB; 0: no limit
     int recycle_concurrency = 1;
-    double timeout = 30;  // seconds a worker's loop may be blocked
+    bool busy_steering = true;  // steer new connections away from a worker whose loop is blocked
+    int busy_after_ms = 20;     // a loop not turned for this long is busy
+    double timeout = 30;        // seconds a worker's loop may be blocked
     double graceful_timeout = 30;
     double keepalive = 75;       // idle keep-alive timeout, seconds
     double header_timeout = 10;  // absolute time to receive one request's headers

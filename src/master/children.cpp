@@ -70,9 +70,16 @@ int Master::run_child(void* arg)
     const auto* args = static_cast<const ChildArgs*>(arg);
     Master& self = *args->master;
     const Action& a = *args->spawn;
-    for (int fd : self.listeners_.others(std::size_t(a.slot)))
-        ::close(fd);
     worker::Spec spec;
+    // Busy steering: the siblings' sockets stay open in this worker.
+    if (self.busy_watch_ != nullptr)
+        spec.sibling_fds = self.listeners_.sibling_fds(std::size_t(a.slot));
+    for (int fd : self.listeners_.others(std::size_t(a.slot))) {
+        const bool kept = std::any_of(spec.sibling_fds.begin(), spec.sibling_fds.end(),
+                                      [fd](const auto& s) { return s.second == fd; });
+        if (!kept)
+            ::close(fd);
+    }
     spec.slot = a.slot;
     spec.generation = a.generation;
     spec.listen_fds = self.listeners_.fds(std::size_t(a.slot));

@@ -130,10 +130,34 @@ void Listeners::resize(std::size_t slots)
 
 void Listeners::steer(std::size_t active)
 {
+    active_ = active;
+    const std::vector<uint32_t> targets = steered_to();
     for (Group& g : groups_) {
-        if (!g.shared && !g.fds.empty())
+        if (g.shared || g.fds.empty())
+            continue;
+        // Every active slot: the short program (a random share each), as without busy steering.
+        if (targets.size() == active)
             steer_group(g.fds[0], active, g.address);
+        else
+            steer_group_to(g.fds[0], targets, g.address);
     }
+}
+
+void Listeners::avoid(const std::vector<bool>& busy)
+{
+    busy_ = busy;
+    steer(active_);
+}
+
+std::vector<uint32_t> Listeners::steered_to() const
+{
+    std::vector<uint32_t> idle, all;
+    for (std::size_t i = 0; i < active_; ++i) {
+        all.push_back(uint32_t(i));
+        if (i >= busy_.size() || !busy_[i])
+            idle.push_back(uint32_t(i));
+    }
+    return idle.empty() ? all : idle;
 }
 
 void Listeners::close_last_slot()
@@ -143,6 +167,10 @@ void Listeners::close_last_slot()
     --slots_;
     for (Group& g : groups_) {
         if (!g.shared && g.fds.size() > slots_) {
+            // Workers hold copies of every slot's socket (busy steering):
+            // shutdown() takes it out of the reuseport group for all of them,
+            // so the kernel's order stays the slot order. Its queue is empty.
+            ::shutdown(g.fds.back(), SHUT_RDWR);
             ::close(g.fds.back());
             g.fds.pop_back();
         }
@@ -177,6 +205,18 @@ std::vector<int> Listeners::admin_fds() const
     for (const Group& g : groups_) {
         if (g.admin)
             out.insert(out.end(), g.fds.begin(), g.fds.end());
+    }
+    return out;
+}
+
+std::vector<std::pair<std::size_t, int>> Listeners::sibling_fds(std::size_t slot) const
+{
+    std::vector<std::pair<std::size_t, int>> out;
+    for (const Group& g : groups_) {
+        for (std::size_t i = 0; !g.shared && !g.admin && i < g.fds.size(); ++i) {
+            if (i != slot)
+                out.emplace_back(i, g.fds[i]);
+        }
     }
     return out;
 }

@@ -21,8 +21,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -68,6 +70,12 @@ public:
     void resize(std::size_t slots);
     // Route new connections only to the first `active` slots (reuse_port only).
     void steer(std::size_t active);
+    // Busy steering: besides, keep new connections off the slots marked in
+    // `busy` (index: slot); with every active slot busy, use all of them.
+    // Throws std::runtime_error (the program could not be attached).
+    void avoid(const std::vector<bool>& busy);
+    // The slots new connections go to now (steer() and avoid() together).
+    std::vector<uint32_t> steered_to() const;
     // Close the sockets of the last slot (after steer() and an empty queue).
     void close_last_slot();
 
@@ -78,6 +86,9 @@ public:
     std::vector<int> fds(std::size_t slot) const;
     // The stats.bind socket every worker also listens on (empty: none).
     std::vector<int> admin_fds() const;
+    // The per-slot fds of the other slots (busy steering: a worker accepts
+    // from a busy sibling's queue), as {slot, fd}; none when sockets are shared.
+    std::vector<std::pair<std::size_t, int>> sibling_fds(std::size_t slot) const;
     // Every fd not belonging to `slot` (a new worker closes them).
     std::vector<int> others(std::size_t slot) const;
 
@@ -108,6 +119,8 @@ private:
     std::vector<Group> groups_;
     std::vector<Group> dropped_;
     std::size_t slots_ = 0;
+    std::size_t active_ = 0;  // steer(): the first `active_` slots take connections
+    std::vector<bool> busy_;  // avoid(): of those, not these
     bool reuse_port_ = true;
     int backlog_ = 2048;
 };

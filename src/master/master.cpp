@@ -102,6 +102,7 @@ int Master::run(std::vector<std::string> argv)
     watchdog_ms_ = notify::watchdog_interval_ms();
     spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
                  FORKD_VERSION, getpid(), target, settings_.threads, listeners_.describe());
+    start_steering();
     carry_out(supervisor_->maintain(uv_now(&loop_)));
     int rc = uv_run(&loop_, UV_RUN_DEFAULT);
     if (rc != 0)
@@ -138,7 +139,7 @@ int Master::start_loop()
         &tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); }, tick_ms, tick_ms);
     if (rc != 0)
         spdlog::critical("uv_timer_start: {}", uv_err_name(rc));
-    return rc;
+    return rc != 0 ? rc : init_steering();
 }
 
 // --- signals -------------------------------------------------------------
@@ -279,6 +280,7 @@ void Master::finish_shutdown()
         return;
     signals_.close();  // blocked first: a second TERM must not kill a clean exit
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&busy_timer_), nullptr);
 }
 
 void Master::halt(const std::string& why)

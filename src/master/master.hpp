@@ -11,6 +11,7 @@
 //                  their scoreboard entries (ready, watchdog, recycling, stats)
 //   reload.cpp     HUP, TTIN, TTOU, WINCH: the config and sockets they need
 //   upgrade.cpp    USR2, the binary upgrade
+//   steering.cpp   busy steering: the fine check, the program, the siblings
 //
 // Errors: start-up errors are exceptions, caught in run() (exit code
 // exit_start_failed); once the loop runs, every libuv and system call
@@ -27,6 +28,7 @@
 
 #include "config/cli.hpp"
 #include "config/settings.hpp"
+#include "master/busy.hpp"
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
 #include "master/supervisor.hpp"
@@ -97,6 +99,13 @@ private:
     void reload_complete(const Action& action);
     void reload_aborted();
 
+    // steering.cpp
+    int init_steering();
+    void start_steering();
+    void on_busy_check();
+    void record_busy_changes(const std::vector<bool>& before, uint64_t now);
+    void end_busy_episodes();
+
     // upgrade.cpp
     void on_usr2();
     void upgrade_done();
@@ -109,6 +118,10 @@ private:
     uv_loop_t loop_{};
     Signals signals_{signal_table};
     uv_timer_t tick_{};
+    uv_timer_t busy_timer_{};                // busy steering: the fine check
+    std::unique_ptr<BusyWatch> busy_watch_;  // null: busy steering is off
+    bool steering_failed_ = false;           // the kernel refused the program once
+    std::string steering_mode_;              // what the log said about it last
     Listeners listeners_;
     Pidfile pidfile_;
     std::unique_ptr<stats::Scoreboard> scoreboard_;

@@ -66,6 +66,7 @@ void Master::on_hup()
     carry_out(supervisor_->reload(next_target, limits(), now));
     spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}",
                  supervisor_->generation(), supervisor_->target(), settings_.threads, listeners_.describe());
+    start_steering();  // busy_steering, busy_after_ms or reuse_port may have changed
     carry_out(supervisor_->maintain(now));
 }
 
@@ -83,6 +84,7 @@ void Master::reload_complete(const Action& a)
 void Master::reload_aborted()
 {
     settings_ = previous_settings_;
+    start_steering();
     set_server();  // /stats names the generation that serves, not the abandoned one
     try {
         log::setup(settings_.log, "master");

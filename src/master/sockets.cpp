@@ -5,6 +5,7 @@
 // it) nor close one it was given.
 #include "master/sockets.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -118,6 +119,33 @@ void steer_group(int fd, std::size_t active, const config::BindAddress& address)
         {BPF_RET | BPF_A, 0, 0, 0},
     };
     sock_fprog prog{3, code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
+        throw std::runtime_error("SO_ATTACH_REUSEPORT_CBPF on " + address.to_string() + ": " + errno_text(errno));
+}
+
+std::vector<sock_filter> reuseport_program(std::span<const uint32_t> targets)
+{
+    const std::size_t n = std::min(targets.size(), max_program_targets);
+    std::vector<sock_filter> code;
+    code.reserve(2 + 2 * n + 1);
+    code.push_back({BPF_LD | BPF_W | BPF_ABS, 0, 0, uint32_t(SKF_AD_OFF + SKF_AD_RANDOM)});
+    code.push_back({BPF_ALU | BPF_MOD | BPF_K, 0, 0, uint32_t(n > 0 ? n : 1)});
+    // if (A == i) return targets[i]; ... the last one is what is left.
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        code.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 1, uint32_t(i)});
+        code.push_back({BPF_RET | BPF_K, 0, 0, targets[i]});
+    }
+    code.push_back({BPF_RET | BPF_K, 0, 0, n > 0 ? targets[n - 1] : 0});
+    return code;
+}
+
+void steer_group_to(int fd, std::span<const uint32_t> targets, const config::BindAddress& address)
+{
+    if (targets.empty() || targets.size() > max_program_targets)
+        throw std::runtime_error("steering " + address.to_string() + ": " + std::to_string(targets.size()) +
+                                 " target sockets (1.." + std::to_string(max_program_targets) + " can be)");
+    std::vector<sock_filter> code = reuseport_program(targets);
+    sock_fprog prog{uint16_t(code.size()), code.data()};
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
         throw std::runtime_error("SO_ATTACH_REUSEPORT_CBPF on " + address.to_string() + ": " + errno_text(errno));
 }

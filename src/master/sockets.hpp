@@ -10,6 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
+
+#include <linux/filter.h>
 
 #include "config/settings.hpp"
 
@@ -29,6 +33,17 @@ void probe_free(const config::BindAddress& address);
 // Make the kernel pick among the first `active` sockets of the reuseport
 // group that `fd` belongs to. Throws std::runtime_error.
 void steer_group(int fd, std::size_t active, const config::BindAddress& address);
+
+// The classic-BPF reuseport program that sends each new connection to one of
+// `targets` (indexes into the group, in join order), chosen at random with
+// equal shares: A = random % n, then a jump table from A to targets[A].
+// `targets` must not be empty; at most max_program_targets of them.
+constexpr std::size_t max_program_targets = 1024;
+std::vector<sock_filter> reuseport_program(std::span<const uint32_t> targets);
+
+// Make the kernel pick among `targets` of the reuseport group that `fd`
+// belongs to (busy steering). Throws std::runtime_error.
+void steer_group_to(int fd, std::span<const uint32_t> targets, const config::BindAddress& address);
 
 // The port `fd` is bound to (0 if it cannot be read).
 uint16_t bound_port(int fd);

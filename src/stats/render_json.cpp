@@ -78,6 +78,8 @@ json worker_json(const WorkerSnapshot& w, const Snapshot& snap)
         {"rss_bytes", w.sampled ? json(w.rss_bytes) : json(nullptr)},
         {"cpu_ms", w.sampled ? json(w.cpu_ms) : json(nullptr)},
         {"cpu_percent", w.sampled ? json(round_to(w.cpu_percent, 10)) : json(nullptr)},
+        {"busy", w.busy},
+        {"taken_over", w.counters.taken_over},
     };
     const bool has_slot = w.slot >= 0 && std::size_t(w.slot) < snap.slots.size();
     j["restarts"] = has_slot ? snap.slots[std::size_t(w.slot)].restarts : 0;
@@ -107,6 +109,10 @@ json slot_json(const SlotSnapshot& s, bool sampled)
         {"accept_queue", sampled ? json{{"queued", s.accept_queue}, {"backlog", s.accept_backlog}} : json(nullptr)},
         {"requests", s.counters.requests},
         {"requests_per_s", sampled ? json(round_to(s.requests_per_s, 1000)) : json(nullptr)},
+        {"busy", s.busy},
+        {"busy_ms", s.busy_ms},
+        {"busy_episodes", s.busy_episodes},
+        {"taken_over", s.counters.taken_over},
     };
 }
 
@@ -152,8 +158,13 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels 
         accept_queue += w.accept_queue;
     }
     double requests_per_s = 0;
-    for (const SlotSnapshot& slot : snap.slots)
+    uint64_t busy_slots = 0, busy_ms = 0, busy_episodes = 0;
+    for (const SlotSnapshot& slot : snap.slots) {
         requests_per_s += slot.requests_per_s;
+        busy_slots += slot.busy ? 1 : 0;
+        busy_ms += slot.busy_ms;
+        busy_episodes += slot.busy_episodes;
+    }
 
     json workers = json::array();
     json self = nullptr;  // the answering worker's own object, also in "workers"
@@ -204,6 +215,8 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels 
              {"restarts", snap.restarts},
              {"offload", {{"busy", busy}, {"queued", queued}}},
              {"accept_queue", accept_queue},
+             {"busy", {{"workers", busy_slots}, {"ms", busy_ms}, {"episodes", busy_episodes}}},
+             {"taken_over", snap.totals.taken_over},
          }},
         {"workers", std::move(workers)},
         {"slots", std::move(slots)},

@@ -163,6 +163,25 @@ void request_families(Writer& out, const Snapshot& snap, EndpointLabels endpoint
     }
 }
 
+// Busy steering (master/steering.cpp, worker/takeover.cpp), per slot.
+void busy_families(Writer& out, const Snapshot& snap)
+{
+    out.family("forkd_worker_busy", "gauge",
+               "1 while the slot's worker loop is blocked and new connections are steered to the others.");
+    for (const SlotSnapshot& s : snap.slots)
+        out.sample("forkd_worker_busy", worker_label(s.slot), s.busy ? 1 : 0);
+    out.family("forkd_worker_busy_seconds_total", "counter", "Time the slot's worker was busy (steered around).");
+    for (const SlotSnapshot& s : snap.slots)
+        out.sample("forkd_worker_busy_seconds_total", worker_label(s.slot), double(s.busy_ms) / 1000.0);
+    out.family("forkd_worker_busy_episodes_total", "counter", "How many times the slot's worker became busy.");
+    for (const SlotSnapshot& s : snap.slots)
+        out.sample("forkd_worker_busy_episodes_total", worker_label(s.slot), s.busy_episodes);
+    out.family("forkd_taken_over_connections_total", "counter",
+               "Connections the slot's workers accepted from a busy sibling's queue.");
+    for (const SlotSnapshot& s : snap.slots)
+        out.sample("forkd_taken_over_connections_total", worker_label(s.slot), s.counters.taken_over);
+}
+
 void slot_families(Writer& out, const Snapshot& snap)
 {
     std::map<int, SlotGauges> gauges;
@@ -206,6 +225,7 @@ void slot_families(Writer& out, const Snapshot& snap)
     out.family("forkd_worker_exits_total", "counter", "Workers of the slot that exited (and were reaped).");
     for (const SlotSnapshot& s : snap.slots)
         out.sample("forkd_worker_exits_total", worker_label(s.slot), s.exits);
+    busy_families(out, snap);
     out.family("forkd_worker_last_exit_time_seconds", "gauge",
                "When the slot's last worker exited, with how (exit code or signal) as a label.");
     for (const SlotSnapshot& s : snap.slots) {

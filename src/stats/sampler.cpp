@@ -164,6 +164,7 @@ void record_exit(Scoreboard& board, WorkerEntry& entry, int wait_status, uint64_
             bump(a.retired_closed[i], entry.closed[i].load(relaxed));
         for (std::size_t i = 0; i < refused_reason_count; ++i)
             bump(a.retired_refused[i], entry.refused[i].load(relaxed));
+        bump(a.retired_taken_over, entry.taken_over.load(relaxed));
         for (std::size_t i = 0; i < endpoint_count; ++i)
             fold(a.retired[i], entry.endpoints[i]);
         a.exits.store(a.exits.load(relaxed) + 1, relaxed);

@@ -67,6 +67,7 @@ void WorkerEntry::reset(int32_t new_slot, uint32_t new_generation, uint64_t now_
         c.clear();
     heartbeat_ms.store(0, r);
     recycle_wanted.store(0, r);
+    taken_over.store(0, r);
     request_started_ms.store(0, r);
     request[0].store('\0', r);
     started_ms.store(now_ms, r);
@@ -210,6 +211,14 @@ uint64_t clock_ms(clockid_t clock)
 uint64_t wall_now_ms()
 {
     return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t SlotArea::busy_ms_now(uint64_t now_ms) const
+{
+    constexpr auto r = std::memory_order_relaxed;
+    const uint64_t since = busy_since_ms.load(r);
+    const uint64_t running = busy.load(r) != 0 && now_ms > since ? now_ms - since : 0;
+    return busy_ms.load(r) + running;
 }
 
 uint64_t monotonic_now_ms()

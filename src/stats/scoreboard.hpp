@@ -86,7 +86,10 @@ struct alignas(64) WorkerEntry {
     Counter refused[refused_reason_count]{};  // connections refused: accept() failed
 
     // Lifecycle signals for the master (master/children.cpp reads them).
-    std::atomic<uint32_t> recycle_wanted{0};      // 1: the worker reached max_requests
+    std::atomic<uint32_t> recycle_wanted{0};  // 1: the worker reached max_requests
+    // Busy steering: connections this worker accepted from a busy sibling's
+    // queue (worker/takeover.cpp), counted where they are accepted.
+    Counter taken_over{0};
     std::atomic<uint64_t> request_started_ms{0};  // monotonic ms; 0: no request on the loop
     std::atomic<char> request[112]{};             // "GET /fib/45?mode=inline": the watchdog names it
 
@@ -194,12 +197,23 @@ struct alignas(64) SlotArea {
     std::atomic<uint64_t> prev_ms{0};
     std::atomic<uint64_t> prev_requests{0};
 
+    // Busy steering (master/steering.cpp): whether new connections are kept
+    // off this slot now because its worker's loop is blocked, since when
+    // (monotonic ms), how many times that began, and the busy time of the
+    // episodes that ended (busy_ms_now() adds the running one).
+    std::atomic<uint32_t> busy{0};
+    std::atomic<uint64_t> busy_since_ms{0};
+    Counter busy_episodes{0};
+    Counter busy_ms{0};
+    uint64_t busy_ms_now(uint64_t now_ms) const;
+
     // The counters of this slot's workers that have exited (record_exit()).
     Counter retired_requests{0};
     Counter retired_bytes_in{0};
     Counter retired_bytes_out{0};
     Counter retired_closed[closed_reason_count]{};
     Counter retired_refused[refused_reason_count]{};
+    Counter retired_taken_over{0};
     EndpointCounters retired[endpoint_count];
 };
 

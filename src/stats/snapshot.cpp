@@ -18,7 +18,7 @@ namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-void read_slot(const SlotArea& a, int index, SlotSnapshot& s)
+void read_slot(const SlotArea& a, int index, uint64_t mono_now_ms, SlotSnapshot& s)
 {
     s.slot = index;
     s.pid = a.pid.load(relaxed);
@@ -38,6 +38,10 @@ void read_slot(const SlotArea& a, int index, SlotSnapshot& s)
         s.counters.connections.closed[i] = a.retired_closed[i].load(relaxed);
     for (std::size_t i = 0; i < refused_reason_count; ++i)
         s.counters.connections.refused[i] = a.retired_refused[i].load(relaxed);
+    s.counters.taken_over = a.retired_taken_over.load(relaxed);
+    s.busy = a.busy.load(relaxed) != 0;
+    s.busy_ms = a.busy_ms_now(mono_now_ms);
+    s.busy_episodes = a.busy_episodes.load(relaxed);
 }
 
 // One attempt; false if the master retired a worker meanwhile.
@@ -87,6 +91,7 @@ bool try_snapshot(const Scoreboard& board, uint64_t now_ms, uint64_t mono_now_ms
             w.counters.connections.closed[k] = e.closed[k].load(relaxed);
         for (std::size_t k = 0; k < refused_reason_count; ++k)
             w.counters.connections.refused[k] = e.refused[k].load(relaxed);
+        w.counters.taken_over = e.taken_over.load(relaxed);
         for (std::size_t k = 0; k < endpoint_count; ++k) {
             scratch = Histogram{};
             w.counters.endpoints[k] = load_endpoint(e.endpoints[k], &scratch);
@@ -113,16 +118,19 @@ bool try_snapshot(const Scoreboard& board, uint64_t now_ms, uint64_t mono_now_ms
     out.slots.resize(slots_used);
     for (std::size_t i = 0; i < slots_used; ++i) {
         const SlotArea& a = board.slot(i);
-        read_slot(a, int(i), out.slots[i]);
+        read_slot(a, int(i), mono_now_ms, out.slots[i]);
         for (std::size_t e = 0; e < endpoint_count; ++e)
             out.slots[i].counters.endpoints[e] = load_endpoint(a.retired[e], &out.endpoint_latency[e]);
         out.restarts += out.slots[i].restarts;
     }
-    for (const WorkerSnapshot& w : out.workers) {
-        if (w.slot >= 0 && std::size_t(w.slot) < out.slots.size())
-            out.slots[std::size_t(w.slot)].counters.merge(w.counters);
-        else
+    for (WorkerSnapshot& w : out.workers) {
+        if (w.slot >= 0 && std::size_t(w.slot) < out.slots.size()) {
+            SlotSnapshot& slot = out.slots[std::size_t(w.slot)];
+            w.busy = slot.busy && slot.pid == w.pid;
+            slot.counters.merge(w.counters);
+        } else {
             out.totals.merge(w.counters);  // no slot area to hold it
+        }
     }
     for (const SlotSnapshot& s : out.slots)
         out.totals.merge(s.counters);
@@ -165,6 +173,7 @@ void Totals::merge(const Totals& other)
     bytes_in += other.bytes_in;
     bytes_out += other.bytes_out;
     connections.merge(other.connections);
+    taken_over += other.taken_over;
     for (std::size_t i = 0; i < endpoints.size(); ++i)
         endpoints[i].merge(other.endpoints[i]);
 }

@@ -35,6 +35,7 @@ struct Totals {
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
     ConnectionCounts connections;  // closed by the server's limits, refused
+    uint64_t taken_over = 0;       // connections accepted from a busy sibling's queue
     std::array<EndpointTotals, endpoint_count> endpoints{};
 
     // Responses per status class: [0] is 1xx ... [4] is 5xx.
@@ -58,6 +59,7 @@ struct WorkerSnapshot {
     uint32_t offload_queued = 0;
     uint32_t accept_queue = 0;
     uint32_t accept_backlog = 0;
+    bool busy = false;  // its slot is steered around: its loop is blocked
     Totals counters;    // since this process started
     Histogram latency;  // all its endpoints
 
@@ -86,7 +88,10 @@ struct SlotSnapshot {
     uint32_t accept_queue = 0;
     uint32_t accept_backlog = 0;
     double requests_per_s = 0;
-    Totals counters;  // retired workers plus the live ones of this slot
+    bool busy = false;           // new connections are steered away from it now
+    uint64_t busy_ms = 0;        // time steered away, all episodes (the running one too)
+    uint64_t busy_episodes = 0;  // how many times it became busy
+    Totals counters;             // retired workers plus the live ones of this slot
 };
 
 struct ServerSnapshot {

@@ -171,8 +171,10 @@ void worker_table(Lines& out, const json& s, const json* prev, double elapsed_s,
         sum_accq += std::isnan(accq) ? 0 : accq;
         if (i >= show)
             continue;  // still summed into the total row
-        out.add(fmt::format(worker_format, count(num(w, "slot")), count(pid), str(w, "state"), fixed(r, 1),
-                            count(num(w, "in_flight")), count(num(w, "connections")), count(accq),
+        // A busy worker (its loop blocked, new connections steered away) says so in STATE.
+        const bool busy = w.is_object() && w.contains("busy") && w["busy"].is_boolean() && w["busy"].get<bool>();
+        out.add(fmt::format(worker_format, count(num(w, "slot")), count(pid), busy ? "busy" : str(w, "state"),
+                            fixed(r, 1), count(num(w, "in_flight")), count(num(w, "connections")), count(accq),
                             ms_text(sub(w, "latency_ms"), "p95"), human_bytes(rss), fixed(cpu, 1),
                             count(num(w, "restarts"))));
         ++shown;

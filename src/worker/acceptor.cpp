@@ -204,6 +204,24 @@ void Acceptor::close()
     });
 }
 
+stats::ConnectionCounts connection_counts(std::initializer_list<const http::Context*> contexts,
+                                          const std::vector<std::unique_ptr<Acceptor>>& acceptors)
+{
+    stats::ConnectionCounts counts;
+    for (const http::Context* ctx : contexts) {
+        counts.closed[stats::closed_keepalive] += ctx->closed.keepalive;
+        counts.closed[stats::closed_header_timeout] += ctx->closed.header_timeout;
+        counts.closed[stats::closed_send_timeout] += ctx->closed.send_timeout;
+        counts.closed[stats::closed_evicted] += ctx->closed.evicted;
+    }
+    for (const auto& a : acceptors) {
+        counts.refused[stats::refused_emfile] += a->refused().emfile;
+        counts.refused[stats::refused_enfile] += a->refused().enfile;
+        counts.refused[stats::refused_other] += a->refused().other;
+    }
+    return counts;
+}
+
 FdLimit raise_nofile(uint64_t wanted)
 {
     FdLimit limit;

@@ -13,11 +13,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <uv.h>
 
 #include "http/connection.hpp"
+#include "stats/scoreboard.hpp"
 
 namespace forkd::worker {
 
@@ -89,6 +93,11 @@ private:
     uint64_t reported_ms_ = 0;
     int last_error_ = 0;
 };
+
+// The connections the Contexts closed by the server's limits and the
+// acceptors refused, by reason, as the scoreboard stores them.
+stats::ConnectionCounts connection_counts(std::initializer_list<const http::Context*> contexts,
+                                          const std::vector<std::unique_ptr<Acceptor>>& acceptors);
 
 // What raise_nofile() found and did.
 struct FdLimit {

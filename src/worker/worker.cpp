@@ -38,6 +38,7 @@
 #include "worker/acceptor.hpp"
 #include "worker/privileges.hpp"
 #include "worker/signal_table.hpp"
+#include "worker/takeover.hpp"
 
 namespace forkd::worker {
 namespace {
@@ -65,17 +66,18 @@ public:
     int run();
 
 private:
-    using Signals = SignalTable<Worker, 4>;
+    using Signals = SignalTable<Worker, 5>;
     static const Signals::Entries signal_table;
 
     int boot();
     void on_sigterm();
     void on_sigquit();
     void on_sigusr1();
+    void on_sigurg();
+    int start_takeover();
     void begin_drain();
     void finish_if_drained();
     void close_handles();
-    void store_connection_counts();
     std::size_t open_connections() const { return ctx_.open + admin_ctx_.open; }
     // Call fn(list) for the open connections of every Context.
     template <class Fn> void each_connection_list(Fn fn);
@@ -83,6 +85,7 @@ private:
 
     static void on_connection_closed(http::Context& ctx) noexcept;
     static void on_connection_idle(http::Context& ctx) noexcept;
+    void on_room(http::Context& ctx);  // the acceptors of ctx may take connections again
 
     const Spec& spec_;
     const config::Settings& settings_;
@@ -96,6 +99,7 @@ private:
     http::Context admin_ctx_;  // connections of stats.bind (if any)
     ReserveFd reserve_fd_;     // refuses connections when out of descriptors
     std::vector<std::unique_ptr<Acceptor>> acceptors_;
+    std::unique_ptr<Takeover> takeover_;  // busy steering: siblings' sockets (set at boot)
     Signals signals_{signal_table};
     uv_timer_t tick_{};              // once a second: Date, heartbeat, parent check
     uv_timer_t graceful_timer_{};    // drain deadline
@@ -112,6 +116,7 @@ const Worker::Signals::Entries Worker::signal_table = {{
     {SIGINT, "SIGINT", &Worker::on_sigquit, spdlog::level::debug},
     {SIGQUIT, "SIGQUIT", &Worker::on_sigquit, spdlog::level::debug},
     {SIGUSR1, "SIGUSR1", &Worker::on_sigusr1, spdlog::level::debug},
+    {SIGURG, "SIGURG", &Worker::on_sigurg, spdlog::level::trace},  // the master: busy slots changed
 }};
 
 int Worker::boot()
@@ -191,10 +196,22 @@ int Worker::boot()
             return exit_boot_failed;  // logged by the acceptor
         acceptors_.push_back(std::move(a));
     }
+    if (start_takeover() != 0)
+        return exit_boot_failed;
     spec_.scoreboard->heartbeat_ms.store(uv_now(&loop_), std::memory_order_relaxed);
     spec_.scoreboard->state.store(stats::WorkerState::ready, std::memory_order_release);
     spdlog::debug("ready (pid {}, generation {})", getpid(), spec_.generation);
     return exit_ok;
+}
+
+int Worker::start_takeover()
+{
+    std::vector<Takeover::Socket> sockets;  // none: nothing to take over, every call a no-op
+    for (auto [slot, fd] : spec_.sibling_fds)
+        sockets.push_back({slot, fd});
+    const Takeover::Target target{&ctx_, std::size_t(settings_.worker_connections), &draining_, spec_.scoreboard};
+    takeover_ = std::make_unique<Takeover>(std::move(sockets), stats::Scoreboard::attach(*spec_.scoreboard), target);
+    return takeover_->start();
 }
 
 void Worker::on_connection_closed(http::Context& ctx) noexcept
@@ -205,10 +222,7 @@ void Worker::on_connection_closed(http::Context& ctx) noexcept
         self->finish_if_drained();
         return;
     }
-    for (auto& a : self->acceptors_) {
-        if (&a->context() == &ctx)
-            a->on_room();
-    }
+    self->on_room(ctx);
 }
 
 void Worker::on_connection_idle(http::Context& ctx) noexcept
@@ -216,10 +230,17 @@ void Worker::on_connection_idle(http::Context& ctx) noexcept
     auto* self = static_cast<Worker*>(ctx.owner);
     if (self->draining_)
         return;
-    for (auto& a : self->acceptors_) {
+    self->on_room(ctx);
+}
+
+void Worker::on_room(http::Context& ctx)
+{
+    for (auto& a : acceptors_) {
         if (&a->context() == &ctx)
             a->on_room();
     }
+    if (&ctx == &ctx_)
+        takeover_->refresh();  // room again: resume taking over if paused
 }
 
 void Worker::on_tick()
@@ -238,11 +259,13 @@ void Worker::on_tick()
     if (!draining_)
         tick.listen_fds = spec_.listen_fds;  // closed once draining
     stats::sample_worker(*spec_.scoreboard, tick);
-    store_connection_counts();
+    stats::store_connection_counts(*spec_.scoreboard, connection_counts({&ctx_, &admin_ctx_}, acceptors_));
     for (auto& a : acceptors_) {
         a->report(uv_now(&loop_));
         a->on_room();  // one stopped without a spare descriptor tries again
     }
+    if (!draining_)
+        takeover_->refresh();  // in case a SIGURG was missed
     if (max_requests_ != 0 && served >= max_requests_ &&
         spec_.scoreboard->recycle_wanted.exchange(1, std::memory_order_relaxed) == 0)
         spdlog::info("served {} requests (max_requests {}): asking to be recycled", served, max_requests_);
@@ -271,9 +294,15 @@ void Worker::on_sigusr1()
         access_log_->reopen();
 }
 
+void Worker::on_sigurg()
+{
+    takeover_->refresh();
+}
+
 void Worker::begin_drain()
 {
     draining_ = true;
+    takeover_->close();
     spec_.scoreboard->state.store(stats::WorkerState::draining, std::memory_order_release);
     spdlog::debug("draining {} connections", open_connections());
     for (auto& a : acceptors_)
@@ -318,23 +347,6 @@ void Worker::finish_if_drained()
 }
 
 // The connections closed by the server's limits, and refused, for /stats.
-void Worker::store_connection_counts()
-{
-    stats::ConnectionCounts counts;
-    for (const http::Context* ctx : {&ctx_, &admin_ctx_}) {
-        counts.closed[stats::closed_keepalive] += ctx->closed.keepalive;
-        counts.closed[stats::closed_header_timeout] += ctx->closed.header_timeout;
-        counts.closed[stats::closed_send_timeout] += ctx->closed.send_timeout;
-        counts.closed[stats::closed_evicted] += ctx->closed.evicted;
-    }
-    for (const auto& a : acceptors_) {
-        counts.refused[stats::refused_emfile] += a->refused().emfile;
-        counts.refused[stats::refused_enfile] += a->refused().enfile;
-        counts.refused[stats::refused_other] += a->refused().other;
-    }
-    stats::store_connection_counts(*spec_.scoreboard, counts);
-}
-
 template <class Fn> void Worker::each_connection_list(Fn fn)
 {
     for (http::Context* ctx : {&ctx_, &admin_ctx_})
@@ -344,6 +356,7 @@ template <class Fn> void Worker::each_connection_list(Fn fn)
 void Worker::close_handles()
 {
     closing_ = true;
+    takeover_->close();
     pool_->close();
     ctx_.turns.close();
     admin_ctx_.turns.close();
@@ -360,7 +373,7 @@ int Worker::run()
         return rc;
     uv_run(&loop_, UV_RUN_DEFAULT);
     accounting_->store_bytes();  // the last bytes, before the master folds our counters
-    store_connection_counts();
+    stats::store_connection_counts(*spec_.scoreboard, connection_counts({&ctx_, &admin_ctx_}, acceptors_));
     spec_.scoreboard->state.store(stats::WorkerState::exited, std::memory_order_release);
     rc = uv_loop_close(&loop_);
     if (rc != 0)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -30,6 +31,9 @@ struct Spec {
     int generation = 1;
     std::vector<int> listen_fds;  // already bound and listening (the master's)
     std::vector<int> admin_fds;   // stats.bind, shared by every worker (may be empty)
+    // Busy steering: the other slots' per-slot sockets, as {slot, fd}, polled
+    // only while the scoreboard marks their slot busy (takeover.hpp).
+    std::vector<std::pair<std::size_t, int>> sibling_fds;
     const config::Settings* settings = nullptr;
     stats::WorkerEntry* scoreboard = nullptr;
     pid_t master_pid = 0;

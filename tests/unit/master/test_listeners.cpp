@@ -168,3 +168,53 @@ TEST_CASE("listeners: a reload with the same address keeps the sockets")
     l.open(s, 2);
     CHECK(l.fds(0)[0] == fd0);
 }
+
+TEST_CASE("listeners: avoid() keeps new connections off busy slots, and back to all when every one is busy")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 3);
+    const uint16_t port = port_of(l.fds(0)[0]);
+    CHECK(l.steered_to() == std::vector<uint32_t>{0, 1, 2});
+
+    l.avoid({false, true, false});
+    CHECK(l.steered_to() == std::vector<uint32_t>{0, 2});
+    std::vector<int> clients;
+    for (int i = 0; i < 40; ++i)
+        clients.push_back(connect_to(port));
+    CHECK(l.accept_queue(1) == 0);
+    CHECK(l.accept_queue(0) > 0);
+    CHECK(l.accept_queue(2) > 0);
+    CHECK(l.accept_queue(0) + l.accept_queue(2) == 40);
+
+    // TTOU retires slot 2 meanwhile: only slot 0 is left to take them.
+    l.steer(2);
+    CHECK(l.steered_to() == std::vector<uint32_t>{0});
+    // Every active slot busy: all of them, as without steering.
+    l.avoid({true, true, false});
+    CHECK(l.steered_to() == std::vector<uint32_t>{0, 1});
+    l.avoid({});
+    CHECK(l.steered_to() == std::vector<uint32_t>{0, 1});
+    for (int fd : clients)
+        ::close(fd);
+}
+
+TEST_CASE("listeners: sibling_fds() names the other slots' sockets, none when they are shared")
+{
+    forkd::config::Settings s;
+    s.bind = {{"127.0.0.1", 0}};
+    Listeners l;
+    l.open(s, 3);
+    const auto siblings = l.sibling_fds(1);
+    REQUIRE(siblings.size() == 2);
+    CHECK(siblings[0].first == 0);
+    CHECK(siblings[0].second == l.fds(0)[0]);
+    CHECK(siblings[1].first == 2);
+    CHECK(siblings[1].second == l.fds(2)[0]);
+
+    s.reuse_port = false;
+    Listeners shared;
+    shared.open(s, 3);
+    CHECK(shared.sibling_fds(1).empty());
+}

@@ -1,6 +1,7 @@
 // tests/unit/stats/render_fixture.hpp: a known board for the renderer tests.
 //
-// Two slots; slot 1 had a worker killed (retired) and has a new one. The
+// Two slots; slot 1 had a worker killed (retired) and has a new one; slot 0
+// is busy (busy steering) and slot 1's workers took connections over from it. The
 // endpoint indices and labels are the tests' own (endpoint_fixture.hpp).
 #pragma once
 
@@ -42,12 +43,19 @@ inline Snapshot known_snapshot()
     ConnectionCounts dead_counts;
     dead_counts.closed[closed_send_timeout] = 4;  // kept in its slot after the exit
     store_connection_counts(dead, dead_counts);
+    dead.taken_over.store(3);  // busy steering: it took over 3 connections from slot 0
     record_exit(sb, dead, 9, 1700000000500);
     WorkerEntry& b = worker(2, 1, 103);
     record_response(b, Endpoint::fib_offload, 503, 4000);
     ConnectionCounts b_counts;
     b_counts.closed[closed_evicted] = 1;
     store_connection_counts(b, b_counts);
+    b.taken_over.store(2);
+    // Slot 0's worker is busy now, its second episode; 1.5 s in the first.
+    sb.slot(0).pid.store(101);
+    sb.slot(0).busy.store(1);
+    sb.slot(0).busy_episodes.store(2);
+    sb.slot(0).busy_ms.store(1500);
     return take_snapshot(sb, 1700000010000, 0);
 }
 

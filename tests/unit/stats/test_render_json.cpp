@@ -102,6 +102,16 @@ TEST_CASE("/stats JSON follows the documented schema")
     CHECK(s1["last_exit"]["code"].is_null());
     CHECK(s1["last_exit"]["at_ms"] == 1700000000500);
     CHECK(j["slots"][0]["last_exit"].is_null());
+    // Busy steering: slot 0's worker is busy now; slot 1's took 3 + 2 connections over.
+    CHECK(w["busy"] == true);
+    CHECK(w["taken_over"] == 0);
+    CHECK(j["slots"][0]["busy"] == true);
+    CHECK(j["slots"][0]["busy_ms"] == 1500);
+    CHECK(j["slots"][0]["busy_episodes"] == 2);
+    CHECK(s1["busy"] == false);
+    CHECK(s1["taken_over"] == 5);
+    CHECK(j["totals"]["taken_over"] == 5);
+    CHECK(j["totals"]["busy"] == json{{"workers", 1}, {"ms", 1500}, {"episodes", 2}});
 
     REQUIRE(j["endpoints"].size() == labels.size());  // one per label handed in
     std::map<std::string, json> by_key;

@@ -86,6 +86,12 @@ TEST_CASE("/metrics is well-formed Prometheus text")
     CHECK(samples["forkd_connections_closed_total{worker=\"1\",reason=\"evicted\"}"] == 1);
     CHECK(samples["forkd_connections_refused_total{worker=\"0\",reason=\"emfile\"}"] == 2);
     CHECK(samples.count("forkd_connections_refused_total{worker=\"1\",reason=\"enfile\"}") == 1);
+    CHECK(types["forkd_worker_busy"] == "gauge");
+    CHECK(samples["forkd_worker_busy{worker=\"0\"}"] == 1);
+    CHECK(samples["forkd_worker_busy{worker=\"1\"}"] == 0);
+    CHECK(samples["forkd_worker_busy_seconds_total{worker=\"0\"}"] == doctest::Approx(1.5));
+    CHECK(samples["forkd_worker_busy_episodes_total{worker=\"0\"}"] == 2);
+    CHECK(samples["forkd_taken_over_connections_total{worker=\"1\"}"] == 5);
 
     // The histogram: cumulative, monotone, +Inf equals _count.
     const std::string sleep_labels = "route=\"/sleep/{ms}\",mode=\"timer\"";

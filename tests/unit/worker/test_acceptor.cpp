@@ -230,3 +230,20 @@ TEST_CASE("acceptor: raise_nofile raises the soft limit up to the hard one, and 
     REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
     CHECK(forkd::worker::descriptors_wanted(10000, 64) > 10064);
 }
+
+TEST_CASE("acceptor: connection_counts adds up the Contexts' closes and the acceptors' refusals by reason")
+{
+    forkd::http::Context a;
+    forkd::http::Context b;
+    a.closed.keepalive = 2;
+    b.closed.keepalive = 1;
+    a.closed.send_timeout = 3;
+    b.closed.evicted = 4;
+    const std::vector<std::unique_ptr<Acceptor>> none;
+    const forkd::stats::ConnectionCounts counts = forkd::worker::connection_counts({&a, &b}, none);
+    CHECK(counts.closed[forkd::stats::closed_keepalive] == 3);
+    CHECK(counts.closed[forkd::stats::closed_send_timeout] == 3);
+    CHECK(counts.closed[forkd::stats::closed_evicted] == 4);
+    CHECK(counts.closed[forkd::stats::closed_header_timeout] == 0);
+    CHECK(counts.refused[forkd::stats::refused_emfile] == 0);
+}
