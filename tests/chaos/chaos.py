@@ -243,7 +243,7 @@ class Server:
             f'graceful_timeout = 10\npidfile = "{self.pidfile}"\n'
             '[log]\nlevel = "info"\n[stats]\ninterval = 0\n')
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([binary, "-c", str(config)], stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen([os.path.abspath(binary), "-c", str(config)], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         self.master = self.proc.pid
         self.masters = [self.master]  # every master this run has seen, in order
