@@ -93,8 +93,13 @@ void Acceptor::on_readable(uv_poll_t* poll, int status, int) noexcept
 void Acceptor::accept_some()
 {
     for (int i = 0; i < accept_batch && !stopped_; ++i) {
-        if (ctx_.open >= room_ && !make_room())
+        if (ctx_.open >= room_) {
+            // Make room only for a client that waits: the poll said one does
+            // when it called us; after an accept, the next poll will say.
+            if (i == 0)
+                make_room();
             return;
+        }
         int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             http::Connection::adopt(fd, ctx_);
@@ -117,12 +122,11 @@ void Acceptor::accept_some()
 // At the room: close the longest-idle keep-alive connections (a share of
 // them, as nginx does with its reusable connections) and stop accepting
 // until they are freed; with none idle, stop until any connection closes.
-bool Acceptor::make_room()
+void Acceptor::make_room()
 {
     const std::size_t idle = ctx_.idle.size();
     http::evict_idle(ctx_, std::clamp<std::size_t>(idle / 8, 1, 32));
     stop();
-    return false;
 }
 
 // accept() failed for want of a descriptor or of kernel memory: take the

@@ -77,7 +77,7 @@ public:
 private:
     static void on_readable(uv_poll_t* poll, int status, int events) noexcept;
     void accept_some();
-    bool make_room();
+    void make_room();
     void refuse(int err);
     void stop();
 

@@ -5,7 +5,7 @@ idle keep-alive connections, 500 clients that pipeline without reading) a
 normal client's requests, each on a new connection, must all succeed with a
 p99 within twice the p99 of the same requests unloaded, measured minutes
 before in the same test, plus a slack (this machine is shared and noisy;
-FORKD_ABUSE_SLACK_MS, default 25 ms). Each test also asserts what the server
+FORKD_ABUSE_SLACK_MS, default 40 ms). Each test also asserts what the server
 did: the normal connections were accepted while the abusive ones were open
 (/stats' connection gauge), and the abusive ones were closed by
 header_timeout (408), eviction or send_timeout (/stats' connections_closed).
@@ -41,7 +41,7 @@ from rawhttp import parse_response
 
 HERE = Path(__file__).resolve().parent
 NORMAL_REQUESTS = 200
-SLACK_MS = float(os.environ.get("FORKD_ABUSE_SLACK_MS", "25"))
+SLACK_MS = float(os.environ.get("FORKD_ABUSE_SLACK_MS", "40"))
 HELLO = b"GET /hello HTTP/1.1\r\nHost: normal\r\nConnection: close\r\n\r\n"
 
 
@@ -170,7 +170,9 @@ def test_10000_idle_keepalive_connections_make_way_for_new_clients(forkd):
     base = timed_hellos(server)
     with Abusers("idle", server, 10000) as abusers:
         assert abusers.ready == 10000
-        assert worker_of(admin_stats(server))["connections"] == 10000  # full: worker_connections
+        doc = admin_stats(server)
+        assert worker_of(doc)["connections"] == 10000 + 1, doc["totals"]  # full (+ this /stats)
+        assert closed(doc, "evicted") == 0  # nobody was waiting for room yet
         loaded = timed_hellos(server)
         connections = worker_of(admin_stats(server))["connections"]
         seen = abusers.finish()
