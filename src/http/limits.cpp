@@ -39,6 +39,7 @@ Limits Limits::from(const config::Settings& settings)
     limits.max_body_size = settings.max_body_size > 0 ? settings.max_body_size : -1;
     limits.header_timeout_ms = to_ms(settings.header_timeout);
     limits.keepalive_ms = to_ms(settings.keepalive);
+    limits.keep_request = settings.endpoints.echo;
     return limits;
 }
 
