@@ -5,6 +5,7 @@
 // after a uv timer (timers.cpp), or after a blocking sleep where the work
 // ran. Must not look at a route or a mode by name: the row says it all.
 #include "app/app.hpp"
+#include "app/echo.hpp"
 #include "app/endpoints.hpp"
 #include "app/fib.hpp"
 #include "app/jobs.hpp"
@@ -43,6 +44,7 @@ http::Response App::page(const http::Connection& conn, Route route) const
     case Route::healthz: return healthz_response(draining_);
     case Route::stats: return peer_allowed(conn) ? accounting_.stats_page(false) : forbidden_response();
     case Route::metrics: return peer_allowed(conn) ? accounting_.stats_page(true) : forbidden_response();
+    case Route::echo: return echo_response(conn.request());
     default: break;
     }
     return internal_error_response("no page for this route");

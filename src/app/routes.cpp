@@ -38,11 +38,13 @@ constexpr auto route_patterns = [] {
     return out;
 }();
 
-// "/hello, /sleep/{ms}, ...": every route, for the 404 message.
-std::string all_routes()
+// "/hello, /sleep/{ms}, ...": every route served, for the 404 message.
+std::string all_routes(const config::Settings& settings)
 {
     std::string out;
     for (const RouteRow& row : route_table) {
+        if (row.route == Route::echo && !settings.endpoints.echo)
+            continue;
         if (!out.empty())
             out += ", ";
         out += row.pattern;
@@ -208,8 +210,14 @@ Match match(std::string_view path)
 Plan plan(const http::Request& request, const config::Settings& settings)
 {
     const Match m = match(request.path);
-    if (!m.found)
-        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " + all_routes() + ")");
+    if (!m.found || (m.route == Route::echo && !settings.endpoints.echo))
+        return refuse(404, "no such path: " + quoted(request.path) + " (routes: " + all_routes(settings) + ")");
+    if (m.route == Route::echo) {  // any method: it shows what was sent
+        Plan p;
+        p.route = m.route;
+        p.endpoint = find_endpoint(m.route, "");
+        return p;
+    }
     if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
         Plan p = refuse(405, "method " + quoted(request.method_name()) + " is not allowed on " +
                                  std::string(route_row(m.route).pattern) + "; allowed: GET, HEAD");

@@ -53,7 +53,7 @@ struct Plan {
     const EndpointRow& row() const { return endpoint_table[endpoint]; }  // !answer_ready()
 };
 
-// Decide what to do: 404, 405 (+ Allow), 400 (bad parameter, unknown mode,
+// Decide what to do: 404 (/echo too, unless [endpoints] echo), 405 (+ Allow), 400 (bad parameter, unknown mode,
 // past a limit), 503 (offload mode with threads = 0), or a row to run.
 Plan plan(const http::Request& request, const config::Settings& settings);
 

@@ -121,6 +121,7 @@ const Key key_table[] = {
     {.table = "endpoints", .name = "sleep_mode", .field = FORKD_FIELD(endpoints.sleep_mode), .mode = true},
     {.table = "endpoints", .name = "fib_mode", .field = FORKD_FIELD(endpoints.fib_mode), .mode = true},
     {.table = "endpoints", .name = "fibo_sleep_mode", .field = FORKD_FIELD(endpoints.fibo_sleep_mode), .mode = true},
+    {.table = "endpoints", .name = "echo", .field = FORKD_FIELD(endpoints.echo)},
 };
 
 #undef FORKD_FIELD

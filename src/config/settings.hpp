@@ -47,6 +47,9 @@ struct EndpointSettings {
     std::string sleep_mode = "timer";
     std::string fib_mode = "offload";
     std::string fibo_sleep_mode = "par";
+    // ANY /echo answers with the request as parsed (for conformance tools);
+    // off: /echo is 404, and the parser keeps no header fields or body.
+    bool echo = false;
 };
 
 struct Settings {

@@ -13,6 +13,13 @@ inline char lower(char c)
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
+// RFC 9110 5.6.2: tchar, the bytes of a token (a field name, a method).
+inline bool is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos);
+}
+
 inline bool is_ows(char c)
 {
     return c == ' ' || c == '\t';

@@ -40,6 +40,7 @@ Limits Limits::from(const config::Settings& settings)
     limits.header_timeout_ms = to_ms(settings.header_timeout);
     limits.keepalive_ms = to_ms(settings.keepalive);
     limits.send_timeout_ms = to_ms(settings.send_timeout);
+    limits.keep_request = settings.endpoints.echo;
     return limits;
 }
 

@@ -22,6 +22,10 @@ struct Limits {
     uint64_t header_timeout_ms = 10000;     // absolute, from the first byte of a request's head; 0: none
     uint64_t keepalive_ms = 75000;          // idle between requests; 0: close after each response
     uint64_t send_timeout_ms = 60000;       // output pending with no progress this long: close; 0: none
+    // Keep each request's target as received, its header fields and its
+    // body (up to max_body_size, or max_kept_body when that is unlimited) in
+    // the Request: the [endpoints] echo key. Off, bodies are discarded.
+    bool keep_request = false;
 
     // From the configuration keys limit_request_line, limit_request_fields,
     // limit_request_field_size (0 or less: the hard maxima below, as gunicorn's
@@ -35,6 +39,7 @@ struct Limits {
     static constexpr std::size_t max_request_line = 1 << 20;
     static constexpr std::size_t max_request_fields = 32768;
     static constexpr std::size_t max_request_field_size = 1 << 20;
+    static constexpr std::size_t max_kept_body = 1 << 20;
 
     // Every byte of one request head (request line, fields, separators) fits in this.
     std::size_t head_bytes() const { return request_line + 2 + request_fields * (request_field_size + 4) + 2; }

@@ -2,11 +2,17 @@
 //
 // Owns llhttp (strict: no lenient flag is ever set) and the checks that
 // llhttp leaves to a server: request-line, header and body limits (414, 431,
-// 413), Host (400), HTTP versions (505), request-target forms, request
-// smuggling (Content-Length with Transfer-Encoding, duplicate Content-Length,
-// Transfer-Encoding not ending in chunked, whitespace before a colon, obs-fold,
-// bare LF in the head), and what follows a request that ends the connection.
-// Bodies are counted and discarded, never stored.
+// 413), Host (exactly one in HTTP/1.1, a valid authority: 400), HTTP versions
+// (505; none at all, HTTP/0.9: 400), request-target forms and the authority
+// of an absolute-form target, request smuggling (Content-Length with
+// Transfer-Encoding, duplicate Content-Length, an empty Transfer-Encoding or
+// one not ending in chunked, whitespace before a colon, obs-fold, bare CR or
+// LF in the head or in chunked framing, chunk data without its CRLF, more
+// than one SP in the request line, trailer names that are no token), and
+// what follows a request that ends the connection. Every reject is a 400
+// (or the status above) with a reason, then close.
+// Bodies are counted and discarded, never stored, unless Limits::keep_request
+// (/echo) asks for the fields and body in the Request.
 // Must not touch sockets, timers or the loop: the connection feeds it bytes.
 //
 // Use: feed() bytes; it consumes up to the end of one complete request and
@@ -25,6 +31,7 @@
 
 #include "http/limits.hpp"
 #include "http/request.hpp"
+#include "http/validate.hpp"
 
 namespace forkd::http {
 
@@ -81,10 +88,12 @@ public:
 private:
     friend struct ParserCallbacks;  // the llhttp trampolines (parser_callbacks.cpp)
 
-    enum class Field : uint8_t { other, host, expect, user_agent, referer };
+    enum class Field : uint8_t { other, host, expect, user_agent, referer, transfer_encoding };
 
     int fail(int status, const char* message);
     bool check_head_bytes(const char* data, std::size_t len);
+    bool check_framing(const char* end);
+    void check_before_error(const char* data, const char* error_pos, bool in_head);
     int finish_headers();
     bool resolve_target();
 
@@ -102,9 +111,12 @@ private:
     std::size_t field_bytes_ = 0;  // name + value of the current field
     std::size_t name_bytes_ = 0;
     int hosts_ = 0;
+    std::string host_;                // the Host field's value (kept at its working size: no allocation per request)
+    std::size_t te_token_bytes_ = 0;  // bytes other than OWS in the current Transfer-Encoding value
+    validate::LineScanner lines_;     // CRLF discipline of the head and of chunked framing
     Field field_ = Field::other;
     char last_name_char_ = 0;
-    char name_[16] = {};   // lower-cased start of the current field name
+    char name_[24] = {};   // lower-cased start of the current field name
     char value_[16] = {};  // lower-cased start of an interesting value
     std::size_t value_bytes_ = 0;
     bool expect_continue_ = false;
@@ -113,7 +125,8 @@ private:
 
     // Per feed: where the current buffer starts (for the byte before a span).
     const char* feed_begin_ = nullptr;
-    char prev_byte_ = '\n';  // the last byte consumed before feed_begin_
+    const char* framing_from_ = nullptr;  // chunked body: framing from here on is not scanned yet
+    char prev_byte_ = '\n';               // the last byte consumed before feed_begin_
 
     int error_status_ = 0;
     std::string error_message_;

@@ -50,6 +50,9 @@ struct ParserCallbacks {
         r.start_ns = 0;
         r.user_agent.clear();
         r.referer.clear();
+        r.raw_target.clear();
+        r.field_count = 0;
+        r.body.clear();
         s.method_bytes_ = 0;
         s.body_bytes_ = 0;
         s.body_raw_bytes_ = 0;
@@ -57,6 +60,8 @@ struct ParserCallbacks {
         s.field_bytes_ = 0;
         s.name_bytes_ = 0;
         s.hosts_ = 0;
+        s.host_.clear();
+        s.te_token_bytes_ = 0;
         s.field_ = Parser::Field::other;
         s.expect_continue_ = false;
         s.continue_wanted_ = false;
@@ -79,6 +84,8 @@ struct ParserCallbacks {
             return s.fail(414, "request line too long");
         }
         s.request_.target.append(at, len);
+        if (s.limits_.keep_request)
+            s.request_.raw_target.append(at, len);
         return 0;
     }
 
@@ -98,6 +105,15 @@ struct ParserCallbacks {
         s.field_bytes_ += len;
         if (s.field_bytes_ > s.limits_.request_field_size) {
             return s.fail(431, "header field too large");
+        }
+        if (s.limits_.keep_request && s.phase_ == Parser::Phase::head)
+            keep_name(s.request_, s.name_bytes_ == 0, at, len);
+        // llhttp checks the names of the head's fields, not of trailers (RFC 9110 5.1: a token).
+        if (s.phase_ == Parser::Phase::body) {
+            for (std::size_t i = 0; i < len; ++i) {
+                if (!ascii::is_tchar(at[i]))
+                    return s.fail(400, "invalid character in trailer field name");
+            }
         }
         for (std::size_t i = 0; i < len && s.name_bytes_ + i < sizeof s.name_; ++i) {
             s.name_[s.name_bytes_ + i] = lower(at[i]);
@@ -131,6 +147,9 @@ struct ParserCallbacks {
                 s.field_ = Parser::Field::user_agent;
             } else if (name == "referer") {
                 s.field_ = Parser::Field::referer;
+            } else if (name == "transfer-encoding") {
+                s.field_ = Parser::Field::transfer_encoding;
+                s.te_token_bytes_ = 0;
             }
         }
         s.value_bytes_ = 0;
@@ -149,6 +168,8 @@ struct ParserCallbacks {
         if (s.field_bytes_ > s.limits_.request_field_size) {
             return s.fail(431, "header field too large");
         }
+        if (s.limits_.keep_request && s.phase_ == Parser::Phase::head && s.request_.field_count > 0)
+            s.request_.fields[s.request_.field_count - 1].value.append(at, len);
         if (s.field_ == Parser::Field::expect) {
             for (std::size_t i = 0; i < len && s.value_bytes_ + i < sizeof s.value_; ++i) {
                 s.value_[s.value_bytes_ + i] = lower(at[i]);
@@ -157,6 +178,11 @@ struct ParserCallbacks {
             s.request_.user_agent.append(at, len);  // bounded by request_field_size
         } else if (s.field_ == Parser::Field::referer) {
             s.request_.referer.append(at, len);
+        } else if (s.field_ == Parser::Field::host) {
+            s.host_.append(at, len);  // bounded by request_field_size; a second Host is a 400 anyway
+        } else if (s.field_ == Parser::Field::transfer_encoding) {
+            for (std::size_t i = 0; i < len; ++i)
+                s.te_token_bytes_ += is_ows(at[i]) ? 0 : 1;
         }
         s.value_bytes_ += len;
         return 0;
@@ -169,6 +195,15 @@ struct ParserCallbacks {
             std::string_view value = ascii::trim_ows({s.value_, s.value_bytes_});
             if (value == "100-continue")
                 s.expect_continue_ = true;
+        }
+        // An empty Transfer-Encoding names no coding: llhttp lets it pass
+        // without framing the body, another parser may not (RFC 9112 6.1).
+        if (s.field_ == Parser::Field::transfer_encoding && s.te_token_bytes_ == 0)
+            return s.fail(400, "empty Transfer-Encoding header");
+        if (s.limits_.keep_request && s.phase_ == Parser::Phase::head && s.request_.field_count > 0) {
+            std::string& value = s.request_.fields[s.request_.field_count - 1].value;
+            while (!value.empty() && is_ows(value.back()))
+                value.pop_back();
         }
         s.field_ = Parser::Field::other;
         s.field_bytes_ = 0;
@@ -186,9 +221,49 @@ struct ParserCallbacks {
         return HPE_PAUSED;
     }
 
-    static int on_body(llhttp_t* p, const char*, std::size_t len) noexcept
+    static int on_body(llhttp_t* p, const char* at, std::size_t len) noexcept
     {
         Parser& s = self(p);
+        if ((p->flags & F_CHUNKED) != 0 && at != nullptr) {
+            // The framing before this chunk data, then the data itself:
+            // CRLF must follow it once it is complete (content_length is
+            // what is left of this chunk).
+            if (!s.check_framing(at))
+                return HPE_USER;
+            if (const char* problem = s.lines_.data(p->content_length == 0))
+                return s.fail(400, problem);
+            s.framing_from_ = at + len;
+        }
+        if (s.limits_.keep_request)
+            keep_body(s, at, len);
+        return count_body(s, len);
+    }
+
+    // A field of the head begins (`first`: the first piece of its name) or goes on.
+    static void keep_name(Request& r, bool first, const char* at, std::size_t len)
+    {
+        if (first) {
+            if (r.field_count == r.fields.size())
+                r.fields.emplace_back();
+            Request::Field& f = r.fields[r.field_count++];
+            f.name.clear();
+            f.value.clear();
+        }
+        r.fields[r.field_count - 1].name.append(at, len);
+    }
+
+    // Up to max_body_size (beyond it the request is a 413 anyway), or
+    // max_kept_body when the size is unlimited: the rest is not kept.
+    static void keep_body(Parser& s, const char* at, std::size_t len)
+    {
+        std::size_t cap =
+            s.limits_.max_body_size >= 0 ? static_cast<std::size_t>(s.limits_.max_body_size) : Limits::max_kept_body;
+        std::size_t room = cap > s.request_.body.size() ? cap - s.request_.body.size() : 0;
+        s.request_.body.append(at, len < room ? len : room);
+    }
+
+    static int count_body(Parser& s, std::size_t len) noexcept
+    {
         s.body_bytes_ += len;
         if (s.limits_.max_body_size >= 0 && s.body_bytes_ > static_cast<uint64_t>(s.limits_.max_body_size)) {
             return s.fail(413, "request body too large");
@@ -196,9 +271,12 @@ struct ParserCallbacks {
         return 0;
     }
 
-    // Chunk extensions are framing, but a client could send them without
-    // end: count them as body so that they are bounded too.
-    static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len) noexcept { return on_body(p, at, len); }
+    // Chunk extensions are framing (scanned as such), but a client could
+    // send them without end: count them as body so that they are bounded too.
+    static int on_chunk_extension(llhttp_t* p, const char*, std::size_t len) noexcept
+    {
+        return count_body(self(p), len);
+    }
 
     static int on_message_complete(llhttp_t* p) noexcept
     {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <llhttp.h>
 
@@ -24,6 +25,17 @@ struct Request {
     uint64_t start_ns = 0;   // uv_hrtime() when the request was complete and handed to the handler
     std::string user_agent;  // for the access log (combined format); empty if absent
     std::string referer;
+
+    // Only with Limits::keep_request (for /echo); empty otherwise. Cleared,
+    // not freed, between requests.
+    struct Field {
+        std::string name;
+        std::string value;  // without surrounding OWS
+    };
+    std::string raw_target;       // as received (absolute-form too)
+    std::vector<Field> fields;    // the head's fields, in order, as received (no trailers)
+    std::size_t field_count = 0;  // fields[0, field_count) are this request's (the rest are spare)
+    std::string body;             // decoded (chunks joined)
 
     std::string_view method_name() const { return llhttp_method_name(method); }
     bool is_head() const { return method == HTTP_HEAD; }

@@ -95,6 +95,55 @@ def test_malformed_request_is_400_and_closed(server, name):
     assert response.header("Date") is not None
 
 
+# RFC 9112 / 9110 MUSTs that Debian's loose llhttp leaves to forkd: each is a
+# 400 whose JSON error says which rule, then close.
+STRICT = {
+    "host-userinfo": (b"GET /hello HTTP/1.1\r\nHost: user@x\r\n\r\n", "Host header: userinfo in authority"),
+    "host-path": (b"GET /hello HTTP/1.1\r\nHost: x/admin\r\n\r\n", "Host header: path or query in authority"),
+    "host-list": (b"GET /hello HTTP/1.1\r\nHost: a, b\r\n\r\n", "Host header: a list of hosts in authority"),
+    "host-bad-port": (b"GET /hello HTTP/1.1\r\nHost: x:99999\r\n\r\n", "Host header: invalid port in authority"),
+    "absolute-form-userinfo": (b"GET http://u:p@x/hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                               "request-target: userinfo in authority"),
+    "transfer-encoding-empty": (b"POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n",
+                                "empty Transfer-Encoding header"),
+    "bare-cr-ends-head": (b"GET /hello HTTP/1.1\r\nHost: x\r\n\rGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                          "bare CR in request head"),
+    "bare-cr-before-request": (b"\rGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "bare CR in request head"),
+    "two-spaces-in-request-line": (b"GET  /hello HTTP/1.1\r\nHost: x\r\n\r\n", "more than one space in request line"),
+    # llhttp built loose skips the two bytes after chunk data unseen: "AB"
+    # would vanish and "0" end the body (request smuggling).
+    "chunk-data-without-crlf": (b"POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"1\r\nxAB0\r\n\r\n", "chunk data not followed by CRLF"),
+    "bare-cr-in-chunk-size": (b"POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"1\rxx\r\n0\r\n\r\n", "bare CR in chunked body"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRICT))
+def test_strict_rfc_rule_is_400_with_its_reason_and_closed(server, name):
+    data, reason = STRICT[name]
+    response = answer_and_close(server, data)
+    assert assert_json_error(response, 400) == reason
+
+
+def test_only_one_response_when_chunk_framing_is_broken(server):
+    # The smuggling shape: one request whose body framing is broken, then a
+    # second request that a lenient parser would see. Only the 400 comes back.
+    data = server.raw(b"POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"1\r\nxAB0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    first, rest = parse_response(data, eof=True)
+    assert first.status == 400, first
+    assert rest == b"", f"something followed the 400: {rest!r}"
+
+
+def test_valid_authorities_are_served(server):
+    for host in (b"x", b"x:8000", b"127.0.0.1:1", b"[::1]:8000", b""):
+        with server.connect() as conn:
+            conn.send(b"GET /hello HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            response = conn.read_response()
+        assert (response.status, response.body) == (200, b"hello"), (host, response)
+
+
 def test_unsupported_http_version(server):
     response = answer_and_close(server, b"GET /hello HTTP/9.9\r\nHost: x\r\n\r\n")
     assert response.status in (400, 505), response

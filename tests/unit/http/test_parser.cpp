@@ -10,8 +10,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <random>
 #include <sstream>
 #include <string>
@@ -22,6 +25,29 @@
 
 using forkd::http::Limits;
 using forkd::http::Parser;
+
+// Every allocation of this test binary is counted, so that a test can say
+// that the parser's hot path (the checks of http/validate.cpp included)
+// allocates nothing per request.
+namespace {
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size)
+{
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size == 0 ? 1 : size))
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
 
 namespace {
 
@@ -364,4 +390,28 @@ TEST_CASE("parser: an error response can see the method (HEAD has no body)")
     CHECK(parser.request().is_head());
     // Dead after an error, whatever follows.
     CHECK(feed_all(parser, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", used) == Parser::Event::error);
+}
+
+TEST_CASE("parser: a warmed-up parser allocates nothing per request, checks included")
+{
+    Limits limits;
+    Parser parser(limits);
+    std::string one = "POST /fib/30?mode=inline HTTP/1.1\r\nHost: [::1]:8000\r\nUser-Agent: t\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                      "GET http://example.com:80/hello HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    auto run = [&](int rounds) {
+        for (int i = 0; i < rounds; ++i) {
+            std::size_t pos = 0;
+            while (pos < one.size()) {
+                std::size_t used = 0;
+                REQUIRE(parser.feed(one.data() + pos, one.size() - pos, used) == Parser::Event::request);
+                pos += used;
+                parser.next();
+            }
+        }
+    };
+    run(2);  // the strings grow to their working size
+    std::size_t before = allocations.load();
+    run(100);
+    CHECK(allocations.load() == before);
 }
