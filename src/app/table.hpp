@@ -26,7 +26,7 @@
 
 namespace forkd::app {
 
-enum class Route : uint8_t { hello, sleep, fib, fibo_sleep, healthz, stats, metrics };
+enum class Route : uint8_t { hello, sleep, fib, fibo_sleep, healthz, stats, metrics, status };
 
 struct RouteRow {
     Route route;
@@ -47,6 +47,7 @@ inline constexpr auto route_table = std::to_array<RouteRow>({
     {Route::healthz, "/healthz"},
     {Route::stats, "/stats"},
     {Route::metrics, "/metrics"},
+    {Route::status, "/status"},
 });
 
 // Where a mode computes its answer.
@@ -88,6 +89,7 @@ inline constexpr auto endpoint_table = std::to_array<EndpointRow>({
     {Route::healthz, "", Place::app, Wait::none, nullptr},
     {Route::stats, "", Place::app, Wait::none, nullptr},
     {Route::metrics, "", Place::app, Wait::none, nullptr},
+    {Route::status, "", Place::app, Wait::none, nullptr},
 });
 
 // The stats index of every response that reached no row: unknown path, wrong
