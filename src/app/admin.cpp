@@ -20,9 +20,12 @@ void AdminHandler::on_request(http::Connection& conn, const http::Request& reque
             now = healthz_response(draining_);
         } else if (p.route == Route::stats || p.route == Route::metrics) {
             now = accounting_.stats_page(p.route == Route::metrics);
+        } else if (p.route == Route::status) {
+            now = status_response();
         } else {
             endpoint = other_endpoint;
-            now = http::error_response(404, "no such path on stats.bind: it serves /stats, /metrics and /healthz");
+            now = http::error_response(404,
+                                       "no such path on stats.bind: it serves /stats, /metrics, /status and /healthz");
         }
     } catch (...) {
         endpoint = other_endpoint;

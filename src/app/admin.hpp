@@ -1,6 +1,6 @@
 // app/admin.hpp: the handler of the stats.bind address.
 //
-// AdminHandler serves /stats, /metrics and /healthz and nothing else (404
+// AdminHandler serves /stats, /metrics, /status and /healthz and nothing else (404
 // for the other routes, the usual 404/405/400 for the rest). The address is
 // its access control: no stats.allow check. Its requests are counted like
 // any other (accounting.hpp). So http/ never needs to know that an address

@@ -1,4 +1,4 @@
-// app/allow.hpp: who may read /stats and /metrics (settings.stats.allow).
+// app/allow.hpp: who may read /stats, /metrics and /status (settings.stats.allow).
 //
 // Owns CIDR parsing ("127.0.0.0/8", "::1/128", "10.1.2.3" for one host) and
 // matching a peer's address against a list of them. An IPv4-mapped IPv6

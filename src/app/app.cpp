@@ -31,12 +31,13 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
     std::size_t endpoint = other_endpoint;
     try {
         Plan p = plan(request, settings_);
-        // With stats.bind, /stats and /metrics live on that address only.
+        // With stats.bind, /stats, /metrics and /status live on that address only.
         if (!settings_.stats.bind.empty() && !p.answer_ready() &&
-            (p.route == Route::stats || p.route == Route::metrics)) {
+            (p.route == Route::stats || p.route == Route::metrics || p.route == Route::status)) {
             p.endpoint = other_endpoint;
-            p.answer = http::error_response(404, "no such path here: /stats and /metrics are served on stats.bind (" +
-                                                     settings_.stats.bind + ")");
+            const std::string where = "stats.bind (" + settings_.stats.bind + ")";
+            p.answer =
+                http::error_response(404, "no such path here: /stats, /metrics and /status are served on " + where);
         }
         endpoint = p.endpoint;
         if (!run(conn, p, now))

@@ -45,6 +45,7 @@ http::Response App::page(const http::Connection& conn, Route route) const
     case Route::stats: return peer_allowed(conn) ? accounting_.stats_page(false) : forbidden_response();
     case Route::metrics: return peer_allowed(conn) ? accounting_.stats_page(true) : forbidden_response();
     case Route::echo: return echo_response(conn.request());
+    case Route::status: return peer_allowed(conn) ? status_response() : forbidden_response();
     default: break;
     }
     return internal_error_response("no page for this route");

@@ -4,6 +4,7 @@
 #include "app/endpoints.hpp"
 
 #include "app/fib.hpp"
+#include "app/status_page.hpp"
 #include "app/table.hpp"
 
 namespace forkd::app {
@@ -94,6 +95,19 @@ http::Response metrics_response(const stats::Snapshot& snap)
     http::Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = stats::render_prometheus(snap, endpoint_labels());
+    return response;
+}
+
+http::Response status_response()
+{
+    http::Response response;
+    response.content_type = "text/html; charset=utf-8";
+    response.body = status_page_html();
+    response.extra_headers = "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
+                             "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
+                             "form-action 'none'; frame-ancestors 'none'\r\n"
+                             "X-Content-Type-Options: nosniff\r\n"
+                             "Cache-Control: no-cache\r\n";
     return response;
 }
 

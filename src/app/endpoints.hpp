@@ -65,6 +65,11 @@ http::Response healthz_response(bool draining);
 http::Response stats_response(const stats::Snapshot& snap, const stats::ServedBy& served_by);
 http::Response metrics_response(const stats::Snapshot& snap);
 
+// GET /status: the status page (status.html, built in), text/html, with a
+// Content-Security-Policy that lets it load nothing but /stats: the page is
+// self-contained, and a browser holds it to that.
+http::Response status_response();
+
 // 403 for a peer outside stats.allow.
 http::Response forbidden_response();
 

@@ -26,7 +26,7 @@
 
 namespace forkd::app {
 
-enum class Route : uint8_t { hello, sleep, fib, fibo_sleep, healthz, stats, metrics, echo };
+enum class Route : uint8_t { hello, sleep, fib, fibo_sleep, healthz, stats, metrics, echo, status };
 
 struct RouteRow {
     Route route;
@@ -48,6 +48,7 @@ inline constexpr auto route_table = std::to_array<RouteRow>({
     {Route::stats, "/stats"},
     {Route::metrics, "/metrics"},
     {Route::echo, "/echo"},  // any method; only with [endpoints] echo = true (routes.cpp)
+    {Route::status, "/status"},
 });
 
 // Where a mode computes its answer.
@@ -90,6 +91,7 @@ inline constexpr auto endpoint_table = std::to_array<EndpointRow>({
     {Route::stats, "", Place::app, Wait::none, nullptr},
     {Route::metrics, "", Place::app, Wait::none, nullptr},
     {Route::echo, "", Place::app, Wait::none, nullptr},
+    {Route::status, "", Place::app, Wait::none, nullptr},
 });
 
 // The stats index of every response that reached no row: unknown path, wrong

@@ -34,7 +34,7 @@ struct LogSettings {
 
 struct StatsSettings {
     double interval = 60;                                         // seconds; 0 disables the summary line
-    std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};  // CIDRs allowed to read /stats, /metrics
+    std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};  // CIDRs allowed to read /stats, /metrics, /status
     std::string bind;                                             // optional separate "host:port" for them
 };
 

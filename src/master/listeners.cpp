@@ -288,7 +288,7 @@ std::string Listeners::describe() const
         out += g.address.to_string();
     }
     if (!admin.empty()) {
-        out += " (/stats and /metrics on ";
+        out += " (/stats, /metrics and /status on ";
         out += admin;
         out += ')';
     }

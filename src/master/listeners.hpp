@@ -111,7 +111,7 @@ private:
         std::vector<int> fds;  // per slot; a single one when shared
         bool shared = false;   // one socket for every slot (reuse_port = false, or
                                // an activated socket without SO_REUSEPORT)
-        bool admin = false;    // stats.bind: /stats and /metrics only, shared
+        bool admin = false;    // stats.bind: /stats, /metrics, /status only, shared
     };
     int bind_one(const config::BindAddress& address) const;
     void close_group(Group& g);

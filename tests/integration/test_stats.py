@@ -345,7 +345,7 @@ def test_stats_bind_serves_stats_on_its_own_address_only(forkd):
     admin_port = free_port()
     server = forkd(config={"workers": 2, "stats": {"interval": 0, "allow": ["127.0.0.1/32"],
                                                     "bind": f"127.0.0.1:{admin_port}"}})
-    assert f"/stats and /metrics on 127.0.0.1:{admin_port}" in server.log_text()
+    assert f"/stats, /metrics and /status on 127.0.0.1:{admin_port}" in server.log_text()
     # The main address no longer serves them...
     status, _, body = server.get("/stats")
     assert status == 404 and b"stats.bind" in body

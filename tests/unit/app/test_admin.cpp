@@ -1,5 +1,5 @@
 // tests/unit/app/test_admin.cpp: the stats.bind handler (app/admin.cpp) on a
-// real loop: /stats, /metrics and /healthz only, no stats.allow check, and
+// real loop: /stats, /metrics, /status and /healthz only, no stats.allow check, and
 // its requests counted like the others.
 #include "app/admin.hpp"
 
@@ -26,11 +26,16 @@ TEST_CASE("admin: serves the stats pages and health, to any peer")
         r = fetch(port, "/metrics");
         CHECK(r.status == 200);
         CHECK(r.has("Content-Type: text/plain; version=0.0.4"));
+        r = fetch(port, "/status");
+        CHECK(r.status == 200);
+        CHECK(r.has("Content-Type: text/html; charset=utf-8"));
+        CHECK(r.body.starts_with("<!doctype html>"));
         CHECK(fetch(port, "/healthz").body == "ok");
         h.draining = true;
         CHECK(fetch(port, "/healthz").status == 503);
     });
-    CHECK(h.entry().requests.load() == 4);
+    CHECK(h.entry().requests.load() == 5);
+    CHECK(h.entry().endpoints[app::find_endpoint(app::Route::status, "")].requests() == 1);
     CHECK(h.entry().endpoints[app::find_endpoint(app::Route::healthz, "")].requests() == 2);
     CHECK(h.entry().in_flight.load() == 0);
 }
@@ -44,7 +49,7 @@ TEST_CASE("admin: every other route is a 404 that says what is served here")
         for (const char* path : {"/hello", "/fib/3?mode=inline", "/sleep/1"}) {
             const auto r = fetch(port, path);
             CHECK(r.status == 404);
-            CHECK(r.body.find("no such path on stats.bind: it serves /stats, /metrics and /healthz") !=
+            CHECK(r.body.find("no such path on stats.bind: it serves /stats, /metrics, /status and /healthz") !=
                   std::string::npos);
         }
         auto r = fetch(port, "/nowhere");  // the usual 404, naming the routes

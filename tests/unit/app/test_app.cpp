@@ -67,21 +67,21 @@ TEST_CASE("app: a keep-alive /hello allocates nothing on the loop once warm")
     CHECK(h.requests_of(app::find_endpoint(Route::hello, "inline")) == 200);
 }
 
-TEST_CASE("app: with stats.bind, /stats and /metrics are not served here")
+TEST_CASE("app: with stats.bind, /stats, /metrics and /status are not served here")
 {
     AppHarness h;
     h.settings.stats.bind = "127.0.0.1:9";
     app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
     h.serve_with(app);
     h.run([](int port) {
-        for (const char* path : {"/stats", "/metrics"}) {
+        for (const char* path : {"/stats", "/metrics", "/status"}) {
             const auto r = fetch(port, path);
             CHECK(r.status == 404);
             CHECK(r.body.find("served on stats.bind (127.0.0.1:9)") != std::string::npos);
         }
         CHECK(fetch(port, "/healthz").status == 200);
     });
-    CHECK(h.requests_of(app::other_endpoint) == 2);
+    CHECK(h.requests_of(app::other_endpoint) == 3);
 }
 
 TEST_CASE("app: a peer outside stats.allow gets 403")
@@ -90,7 +90,10 @@ TEST_CASE("app: a peer outside stats.allow gets 403")
     h.settings.stats.allow = {"10.0.0.0/8"};
     app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
     h.serve_with(app);
-    h.run([](int port) { CHECK(fetch(port, "/metrics").status == 403); });
+    h.run([](int port) {
+        CHECK(fetch(port, "/metrics").status == 403);
+        CHECK(fetch(port, "/status").status == 403);
+    });
 }
 
 TEST_CASE("app: cancel_timers answers waiting requests with 503 at once")

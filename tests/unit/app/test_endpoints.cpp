@@ -2,9 +2,14 @@
 #include "app/endpoints.hpp"
 
 #include <doctest/doctest.h>
+
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "app/fib.hpp"
+#include "app/status_page.hpp"
 
 using namespace forkd::app;
 using nlohmann::json;
@@ -59,6 +64,29 @@ TEST_CASE("endpoints: stats and metrics wrap the stats renderers")
     r = metrics_response(snap);
     CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
     CHECK(r.body.find("# TYPE forkd_requests_total counter\n") != std::string::npos);
+}
+
+TEST_CASE("endpoints: /status is status.html as built, and may load nothing else")
+{
+    std::ifstream in(FORKD_SOURCE_ROOT "/src/app/status.html", std::ios::binary);
+    REQUIRE(in);
+    const std::string source{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    CHECK(status_page_html() == source);  // byte for byte, UTF-8 included
+    const auto r = status_response();
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "text/html; charset=utf-8");
+    CHECK(r.body == source);
+    CHECK(r.body.starts_with("<!doctype html>"));
+    // The browser holds the page to what it says: its own inline script and
+    // style, and requests to its own origin (/stats), nothing else.
+    CHECK(r.extra_headers.find("Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
+                               "style-src 'unsafe-inline'; connect-src 'self';") == 0);
+    CHECK(r.extra_headers.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
+    // No external asset even where the policy would stop it.
+    for (const char* reference : {"src=", "@import", "url(", "https:", "//cdn"}) {
+        CAPTURE(reference);
+        CHECK(r.body.find(reference) == std::string::npos);
+    }
 }
 
 TEST_CASE("endpoints: the app's own errors")

@@ -88,9 +88,10 @@ TEST_CASE("match: every route")
     CHECK(app::match("/healthz").route == Route::healthz);
     CHECK(app::match("/stats").route == Route::stats);
     CHECK(app::match("/metrics").route == Route::metrics);
+    CHECK(app::match("/status").route == Route::status);
     for (const char* path :
          {"/", "", "/hello/", "/Hello", "/hellox", "/hello/x", "/fib", "/fib/10/", "/fib/1/2", "/fibo", "/fibo_sleep",
-          "/sleep", "/healthz/", "/stats/", "/metrics/x", "//hello", "hello"}) {
+          "/sleep", "/healthz/", "/stats/", "/metrics/x", "/status/", "/status.html", "//hello", "hello"}) {
         CAPTURE(path);
         CHECK_FALSE(app::match(path).found);
     }
@@ -112,6 +113,7 @@ TEST_CASE("plan: the endpoints with their default modes")
     CHECK(plan_for("/healthz", s).endpoint == ep(Route::healthz, ""));
     CHECK(plan_for("/stats", s).endpoint == ep(Route::stats, ""));
     CHECK(plan_for("/metrics", s).endpoint == ep(Route::metrics, ""));
+    CHECK(plan_for("/status", s).endpoint == ep(Route::status, ""));
     // HEAD is GET without the body: same plan.
     CHECK(plan_for("/fib/30", s, HTTP_HEAD).endpoint == ep(Route::fib, "offload"));
 }
