@@ -65,6 +65,7 @@ struct Settings {
     int recycle_concurrency = 1;
     double timeout = 30;  // seconds a worker's loop may be blocked
     double graceful_timeout = 30;
+    double shutdown_delay = 0;   // TERM: seconds the host drains (/healthz 503) before it stops
     double keepalive = 75;       // idle keep-alive timeout, seconds
     double header_timeout = 10;  // absolute time to receive one request's headers
     int limit_request_line = 8190;

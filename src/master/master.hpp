@@ -11,6 +11,8 @@
 //                  their scoreboard entries (ready, watchdog, recycling, stats)
 //   reload.cpp     HUP, TTIN, TTOU, WINCH: the config and sockets they need
 //   upgrade.cpp    USR2, the binary upgrade
+// The host drain's policy is HostDrain's (host_drain.hpp); the Master
+// carries it out: drain_host(), undrain_host(), and TERM's shutdown_delay.
 //
 // Errors: start-up errors are exceptions, caught in run() (exit code
 // exit_start_failed); once the loop runs, every libuv and system call
@@ -27,6 +29,7 @@
 
 #include "config/cli.hpp"
 #include "config/settings.hpp"
+#include "master/host_drain.hpp"
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
 #include "master/supervisor.hpp"
@@ -54,6 +57,11 @@ public:
     // `argv` is how this binary was started: a binary upgrade runs it again.
     int run(std::vector<std::string> argv);
 
+    // Take the host out of a balancer's rotation without stopping it, and
+    // put it back (forkd drain / undrain). The outcome says what happened.
+    HostDrain::Outcome drain_host();
+    HostDrain::Outcome undrain_host();
+
 private:
     using Signals = worker::SignalTable<Master, 10>;
     static const Signals::Entries signal_table;
@@ -68,6 +76,7 @@ private:
     void on_tick();
     void announce_ready();
     void begin_shutdown(bool graceful);
+    void on_shutdown_delay_over();
     void finish_shutdown();
     void carry_out(const Actions& actions);
     void carry_out(const Action& action);
@@ -113,6 +122,8 @@ private:
     Pidfile pidfile_;
     std::unique_ptr<stats::Scoreboard> scoreboard_;
     std::unique_ptr<Supervisor> supervisor_;
+    std::unique_ptr<HostDrain> host_drain_;
+    uv_timer_t shutdown_delay_timer_{};  // TERM: the graceful stop begins when it fires
     bool announced_ready_ = false;
     uint64_t watchdog_ms_ = 0;  // systemd's WatchdogSec (0: off)
     uint64_t watchdog_fed_ms_ = 0;
