@@ -57,6 +57,14 @@ HostDrain::Outcome HostDrain::undrain(uint64_t wall_ms)
     return {};
 }
 
+HostDrain::FileRequest HostDrain::file_seen(bool present)
+{
+    if (present == file_present_)
+        return FileRequest::none;
+    file_present_ = present;
+    return present ? FileRequest::drain : FileRequest::undrain;
+}
+
 uint64_t HostDrain::stop(double shutdown_delay_s, uint64_t wall_ms)
 {
     const State before = state_;

@@ -17,6 +17,10 @@
 //   draining   TERM                       stopping   wait what is left of shutdown_delay
 //   stopping   undrain                    stopping   refused: the host is stopping
 //   stopping   TERM                       stopping   wait 0: a second TERM stops now
+//
+// The drain file (<pidfile>.drain) is one way in: its appearance asks for
+// a drain, its removal for an undrain. Only a change of the file counts, so
+// a file that was never there undoes nothing.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +51,10 @@ public:
     // host has already been drained; 0 for a second TERM.
     uint64_t stop(double shutdown_delay_s, uint64_t wall_ms);
 
+    // What the drain file asks for, seen `present` (or not) now.
+    enum class FileRequest { none, drain, undrain };
+    FileRequest file_seen(bool present);
+
     State state() const { return state_; }
     uint64_t since_ms() const;  // wall clock of the last change of the board's state; 0: never
 
@@ -55,6 +63,7 @@ private:
 
     stats::MasterArea& area_;
     State state_ = State::serving;
+    bool file_present_ = false;
 };
 
 const char* to_string(HostDrain::State s);

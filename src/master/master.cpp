@@ -183,6 +183,26 @@ void Master::on_shutdown_delay_over()
     begin_shutdown(true);
 }
 
+// <pidfile>.drain: `touch` it to drain the host, `rm` it to undrain (one
+// access() a tick). Without a pidfile there is no drain file.
+void Master::poll_drain_file()
+{
+    if (settings_.pidfile.empty())
+        return;
+    const std::string path = settings_.pidfile + ".drain";
+    switch (host_drain_->file_seen(access(path.c_str(), F_OK) == 0)) {
+    case HostDrain::FileRequest::none: break;
+    case HostDrain::FileRequest::drain:
+        spdlog::info("drain file {} appeared", path);
+        drain_host();
+        break;
+    case HostDrain::FileRequest::undrain:
+        spdlog::info("drain file {} removed", path);
+        undrain_host();
+        break;
+    }
+}
+
 HostDrain::Outcome Master::drain_host()
 {
     HostDrain::Outcome o = host_drain_->drain(stats::wall_now_ms());
@@ -236,6 +256,7 @@ void Master::on_tick()
         return;
     }
     sample_stats();
+    poll_drain_file();
     promote_ready();
     watchdog();
     check_recycling();

@@ -77,6 +77,7 @@ private:
     void announce_ready();
     void begin_shutdown(bool graceful);
     void on_shutdown_delay_over();
+    void poll_drain_file();
     void finish_shutdown();
     void carry_out(const Actions& actions);
     void carry_out(const Action& action);

@@ -8,6 +8,7 @@ Each test asserts what the server did (status codes, Connection headers,
 """
 
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,104 @@ def test_shutdown_delay_must_be_a_duration(tmp_path, value):
     assert result.returncode != 0
     assert "shutdown_delay" in result.stderr + result.stdout
 
+
+# ------------------------------------------------ the drain file
+
+def drained_server(forkd, tmp_path, **config):
+    pidfile = tmp_path / "forkd.pid"
+    server = forkd(config={"workers": WORKERS, "pidfile": str(pidfile), "keepalive": 5, **config})
+    return server, pidfile
+
+
+def host_state(server):
+    return server.get_json("/stats")[2]["server"]["state"]
+
+
+def drain(server, pidfile):
+    """`touch <pidfile>.drain`; the master looks every 100 ms."""
+    Path(f"{pidfile}.drain").touch()
+    wait_for(lambda: host_state(server) == "draining", 5, "the master to see the drain file")
+
+
+def undrain(server, pidfile):
+    Path(f"{pidfile}.drain").unlink()
+    wait_for(lambda: host_state(server) == "serving", 5, "the master to see the drain file gone")
+
+
+def test_drain_and_undrain(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path)
+    held = connections_to_every_worker(server, WORKERS)
+
+    drain(server, pidfile)
+    # Every worker at once: each held connection's next /healthz says
+    # draining and closes the connection after it.
+    assert healthz_on_each(held) == [(503, b"draining", "close")] * WORKERS
+    for conn in held.values():
+        assert conn.closed_within(5)
+        conn.close()
+    # Still serving, new connections included; each answer closes.
+    status, headers, body = server.get("/sleep/10")
+    assert status == 200 and headers["Connection"] == "close"
+    status, _, stats = server.get_json("/stats")
+    assert stats["server"]["state_since_ms"] is not None
+    assert stats["server"]["workers"]["ready"] == WORKERS
+
+    undrain(server, pidfile)
+    held = connections_to_every_worker(server, WORKERS)
+    assert healthz_on_each(held) == [(200, b"ok", "keep-alive")] * WORKERS
+    for conn in held.values():
+        conn.close()
+
+    server.stop()
+    log = server.log_text()
+    assert (log.index("drain file") < log.index("host draining") < log.index("removed")
+            < log.index("host serving again"))
+
+
+def test_in_flight_requests_finish_across_a_drain(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path)
+    with server.connect() as conn:
+        # Pipelined: the first is in flight when the drain comes, the second
+        # is queued behind it. Both are answered; the last one closes.
+        conn.send(get_request("/sleep/500") + get_request("/hello"))
+        # In flight: the sleep, and the /stats request that asks.
+        wait_for(lambda: server.get_json("/stats")[2]["totals"]["in_flight"] >= 2, 5, "the sleep in flight")
+        drain(server, pidfile)
+        first, second = conn.read_response(), conn.read_response()
+        assert (first.status, second.status, second.body) == (200, 200, b"hello")
+        assert second.header("Connection") == "close"
+        assert conn.closed_within(5)
+
+
+def test_a_drain_survives_a_reload(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path)
+    drain(server, pidfile)
+    generation = server.get_json("/stats")[2]["server"]["generation"]
+    server.signal_master(signal.SIGHUP)
+    wait_for(lambda: "reload complete" in server.log_text(), 10, "the reload")
+    stats = server.get_json("/stats")[2]
+    assert stats["server"]["generation"] == generation + 1 and stats["server"]["state"] == "draining"
+    # Every worker of the new generation: /stats and /healthz pipelined on
+    # new connections (the first answer names the worker; both are answered,
+    # the last one closes) until each worker has answered.
+    healthz = {}
+    for _ in range(200):
+        with server.connect() as conn:
+            conn.send(get_request("/stats") + get_request("/healthz"))
+            who, answer = conn.read_response(), conn.read_response()
+            healthz[who.json()["served_by"]["pid"]] = (answer.status, answer.body, answer.header("Connection"))
+        if len(healthz) == WORKERS:
+            break
+    assert sorted(healthz) == sorted(w["pid"] for w in stats["workers"] if w["generation"] == generation + 1)
+    assert list(healthz.values()) == [(503, b"draining", "close")] * WORKERS
+
+
+def test_term_after_a_drain_and_no_undrain_while_stopping(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path, shutdown_delay=300)
+    drain(server, pidfile)
+    server.signal_master(signal.SIGTERM)
+    wait_for(lambda: "before the graceful stop" in server.log_text(), 5, "the master to start the delay")
+    Path(f"{pidfile}.drain").unlink()
+    wait_for(lambda: "cannot undrain: the host is stopping" in server.log_text(), 5, "the refusal")
+    assert server.get("/healthz")[0] == 503
+    server.stop()  # a second TERM: now

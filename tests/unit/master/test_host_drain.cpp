@@ -88,3 +88,19 @@ TEST_CASE("host drain: a host drained earlier waits only what is left of the del
     long_ago.drain(1000);
     CHECK(long_ago.stop(5, 60'000) == 0);  // drained longer than the delay: stop now
 }
+
+TEST_CASE("host drain: the drain file asks once when it appears and once when it goes")
+{
+    Scoreboard sb(1);
+    HostDrain d(sb.master());
+    using Request = HostDrain::FileRequest;
+    CHECK(d.file_seen(false) == Request::none);  // never there: undoes nothing
+    d.drain(1000);                               // drained by other means
+    CHECK(d.file_seen(false) == Request::none);
+    CHECK(d.state() == HostDrain::State::draining);
+    d.undrain(2000);
+    CHECK(d.file_seen(true) == Request::drain);
+    CHECK(d.file_seen(true) == Request::none);
+    CHECK(d.file_seen(false) == Request::undrain);
+    CHECK(d.file_seen(false) == Request::none);
+}
