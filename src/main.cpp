@@ -9,9 +9,11 @@
 
 #include "app/table.hpp"
 #include "config/cli.hpp"
+#include "config/describe.hpp"
 #include "config/load.hpp"
 #include "forkd_version.h"
 #include "log/log.hpp"
+#include "master/control_client.hpp"
 #include "master/master.hpp"
 #include "top/top.hpp"
 
@@ -28,7 +30,8 @@ int main(int argc, char** argv)
     using forkd::config::CommandLine;
     CommandLine cmd;
     try {
-        cmd = forkd::config::parse_command_line(argc, argv);
+        const std::vector<forkd::config::Subcommand> subcommands = forkd::master::Master::control_usage();
+        cmd = forkd::config::parse_command_line(argc, argv, subcommands);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "forkd: %s\nRun 'forkd --help' for the options.\n", e.what());
         return exit_usage;
@@ -37,6 +40,8 @@ int main(int argc, char** argv)
     case CommandLine::Action::help: std::fputs(cmd.help_text.c_str(), stdout); return 0;
     case CommandLine::Action::version: std::printf("forkd %s\n", FORKD_VERSION); return 0;
     case CommandLine::Action::top: return forkd::top::run(forkd::top::Options{cmd.top_url, cmd.top_once, 1.0});
+    case CommandLine::Action::control: return forkd::master::run_control(cmd);
+    case CommandLine::Action::list_keys: std::fputs(forkd::config::list_keys().c_str(), stdout); return 0;
     case CommandLine::Action::check_config:
     case CommandLine::Action::serve: break;
     }

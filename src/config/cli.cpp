@@ -111,11 +111,21 @@ struct ApplyFlag {
 
 constexpr const char* footer = "Flags override the config file; every key is described in conf/forkd.toml.\n"
                                "Signals to the master: TERM graceful stop, INT/QUIT quick stop, HUP reload,\n"
-                               "TTIN/TTOU one worker more/fewer, USR1 reopen logs, USR2 upgrade the binary.";
+                               "TTIN/TTOU one worker more/fewer, USR1 reopen logs, USR2 upgrade the binary.\n"
+                               "The control subcommands do the same and wait for the outcome; see forkd(8).";
+
+// One control subcommand as CLI11 parses it; the words are gathered after
+// parsing, in the order the master reads them (name, argument, flag).
+struct Parsed {
+    const Subcommand* sub;
+    CLI::App* app;
+    std::string argument;
+    bool flag = false;
+};
 
 }  // namespace
 
-CommandLine parse_command_line(int argc, const char* const* argv)
+CommandLine parse_command_line(int argc, const char* const* argv, std::span<const Subcommand> subcommands)
 {
     CommandLine cmd;
     cmd.top_url = "http://127.0.0.1:8000/stats";
@@ -140,6 +150,30 @@ CommandLine parse_command_line(int argc, const char* const* argv)
     CLI::App* top = app.add_subcommand("top", "show live worker statistics from a running forkd");
     top->add_option("url", cmd.top_url, "the /stats URL")->capture_default_str();
     top->add_flag("--once", cmd.top_once, "print one frame and exit (for scripts)");
+    // Hidden (no group): what the man page's build reads the key table from.
+    bool list_keys = false;
+    app.add_flag("--list-keys", list_keys, "print every config key, its default and its values")->group("");
+
+    // -c and -p may follow the subcommand: `forkd reload -c FILE`.
+    app.fallthrough();
+    app.require_subcommand(0, 1);
+    std::vector<Parsed> control;
+    control.reserve(subcommands.size());
+    for (const Subcommand& sub : subcommands) {
+        CLI::App* sc = app.add_subcommand(std::string(sub.name), std::string(sub.help));
+        control.push_back(Parsed{&sub, sc, {}});
+        Parsed& p = control.back();
+        if (!sub.argument.empty()) {
+            sc->add_option("argument", p.argument, std::string(sub.argument))->required();
+        }
+        if (!sub.flag.empty()) {
+            sc->add_flag("--" + std::string(sub.flag), p.flag, std::string(sub.flag_help));
+        }
+        sc->add_option("--timeout", cmd.control_timeout_s, "seconds to wait for the outcome")
+            ->option_text("S")
+            ->check(CLI::Range(0.1, 86400.0))
+            ->capture_default_str();
+    }
 
     try {
         app.parse(argc, argv);
@@ -153,10 +187,25 @@ CommandLine parse_command_line(int argc, const char* const* argv)
 
     if (version) {
         cmd.action = CommandLine::Action::version;
+    } else if (list_keys) {
+        cmd.action = CommandLine::Action::list_keys;
     } else if (check_config) {
         cmd.action = CommandLine::Action::check_config;
     } else if (top->parsed()) {
         cmd.action = CommandLine::Action::top;
+    }
+    for (const Parsed& p : control) {
+        if (!p.app->parsed()) {
+            continue;
+        }
+        cmd.action = CommandLine::Action::control;
+        cmd.control = {std::string(p.sub->name)};
+        if (!p.sub->argument.empty()) {
+            cmd.control.push_back(p.argument);
+        }
+        if (p.flag) {
+            cmd.control.push_back("--" + std::string(p.sub->flag));
+        }
     }
     for (std::size_t i = 0; i < std::size(key_flags); ++i) {
         if (texts[i]) {

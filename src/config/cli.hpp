@@ -6,15 +6,28 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.hpp"
 
 namespace forkd::config {
 
+// A control subcommand (`forkd reload`, `forkd workers +1`): the master owns
+// the table of them (master/control.hpp) and tells the command line what to
+// accept, as the endpoint table tells it the mode names.
+struct Subcommand {
+    std::string_view name;
+    std::string_view help;
+    std::string_view argument = {};  // a required argument ("+1|-1"), or none
+    std::string_view flag = {};      // an optional flag without a value ("quick"), or none
+    std::string_view flag_help = {};
+};
+
 struct CommandLine {
-    enum class Action { serve, check_config, version, help, top };
+    enum class Action { serve, check_config, version, help, top, control, list_keys };
     Action action = Action::serve;
     std::string help_text;  // filled for Action::help (and usage errors)
 
@@ -34,11 +47,15 @@ struct CommandLine {
     std::optional<std::string> group;  // -g
     std::string top_url;               // `forkd top [URL]`
     bool top_once = false;             // `forkd top --once`: one frame, then exit
+    // Action::control: the request for the master, as words ("workers",
+    // "+1"; a subcommand's flag as "--quick"), and how long to wait for it.
+    std::vector<std::string> control;
+    double control_timeout_s = 90;
 };
 
-// Parse argv. Throws ConfigError (from config/load.hpp) on a usage error,
-// with CLI11's message.
-CommandLine parse_command_line(int argc, const char* const* argv);
+// Parse argv; `subcommands` are the control subcommands to accept. Throws
+// ConfigError (from config/load.hpp) on a usage error, with CLI11's message.
+CommandLine parse_command_line(int argc, const char* const* argv, std::span<const Subcommand> subcommands = {});
 
 // Build the settings for a run: defaults, then the file named on the command
 // line (if any), then the flags; then validate(). Throws ConfigError.

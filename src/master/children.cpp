@@ -62,6 +62,7 @@ void Master::prepare_child(void* arg)
 {
     auto* self = static_cast<Master*>(arg);
     self->signals_.forget();
+    self->control_.forget();  // a worker holding a client's socket would keep it from seeing its answer
     ::close(uv_backend_fd(&self->loop_));
 }
 

@@ -105,6 +105,7 @@ int Master::run(std::vector<std::string> argv)
     set_server();
     if (start_loop() != 0)
         return exit_start_failed;
+    open_control();
 
     watchdog_ms_ = notify::watchdog_interval_ms();
     spdlog::info("forkd {} starting: master pid {}, {} workers, {} offload threads each, listening on {}",
@@ -160,6 +161,10 @@ int Master::start_loop()
 void Master::on_term()
 {
     const bool upgrading = upgrade_child_ != 0;
+    // While a binary upgrade runs, TERM is the new master taking over.
+    if (upgrading)
+        answer(Awaits::upgrade, 0,
+               fmt::format("upgraded: new master pid {} serves; old master pid {} retires", upgrade_child_, getpid()));
     const uint64_t delay_ms = upgrading ? 0 : host_drain_->stop(settings_.shutdown_delay, stats::wall_now_ms());
     if (delay_ms == 0 || supervisor_->stopping()) {
         begin_shutdown(true);
@@ -263,6 +268,7 @@ void Master::on_tick()
     carry_out(supervisor_->tick(now, accept_queues()));
     if (!supervisor_->stopping())
         announce_ready();
+    check_waiters();
 }
 
 // systemd's watchdog is fed only while every wanted worker serves and none
@@ -322,7 +328,7 @@ void Master::carry_out(const Action& a)
     case Action::Kind::close_listeners: listeners_.close_all(); break;
     case Action::Kind::target_changed: set_server(); break;
     case Action::Kind::reload_complete: reload_complete(a); break;
-    case Action::Kind::reload_aborted: reload_aborted(); break;
+    case Action::Kind::reload_aborted: reload_aborted(a); break;
     case Action::Kind::give_up: halt(a.text); break;
     }
 }
@@ -358,6 +364,9 @@ void Master::finish_shutdown()
         return;
     signals_.close();  // blocked first: a second TERM must not kill a clean exit
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    answer(Awaits::stop, exit_code_ == exit_ok ? 0 : 1,
+           fmt::format("stopped: master pid {} exits{}", getpid(), exit_code_ == exit_ok ? "" : " with an error"));
+    control_.close(1, "the master stopped before the outcome");
     uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_delay_timer_), nullptr);
 }
 

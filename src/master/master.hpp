@@ -11,6 +11,8 @@
 //                  their scoreboard entries (ready, watchdog, recycling, stats)
 //   reload.cpp     HUP, TTIN, TTOU, WINCH: the config and sockets they need
 //   upgrade.cpp    USR2, the binary upgrade
+//   control.cpp    the control subcommands (forkd reload, ...): the command
+//                  table and the clients waiting for an outcome
 // The host drain's policy is HostDrain's (host_drain.hpp); the Master
 // carries it out: drain_host(), undrain_host(), and TERM's shutdown_delay.
 //
@@ -22,6 +24,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,7 @@
 
 #include "config/cli.hpp"
 #include "config/settings.hpp"
+#include "master/control_socket.hpp"
 #include "master/host_drain.hpp"
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
@@ -57,12 +61,29 @@ public:
     // `argv` is how this binary was started: a binary upgrade runs it again.
     int run(std::vector<std::string> argv);
 
+    // The control subcommands this master answers, for the command line.
+    static std::vector<config::Subcommand> control_usage();
     // Take the host out of a balancer's rotation without stopping it, and
     // put it back (forkd drain / undrain). The outcome says what happened.
     HostDrain::Outcome drain_host();
     HostDrain::Outcome undrain_host();
 
 private:
+    // One control subcommand: how it is typed, and the method that carries
+    // it out with the words after its name (control.cpp).
+    using ControlClient = ControlSocket::Client;
+    struct ControlCommand {
+        config::Subcommand usage;
+        void (Master::*run)(ControlClient client, const std::vector<std::string>& args);
+    };
+    static const ControlCommand control_table[];  // sized by its definition (control.cpp)
+    // What a client waits for: its answer comes with that event.
+    enum class Awaits { reload, reload_next, stop, workers, upgrade };
+    struct Waiter {
+        ControlClient client;
+        Awaits awaits;
+    };
+
     using Signals = worker::SignalTable<Master, 10>;
     static const Signals::Entries signal_table;
 
@@ -104,14 +125,33 @@ private:
     void on_ttin();
     void on_ttou();
     void on_winch();
+    std::string begin_reload();
     void reload_complete(const Action& action);
-    void reload_aborted();
+    void reload_aborted(const Action& action);
 
     // upgrade.cpp
     void on_usr2();
     void upgrade_done();
     bool reap_upgrade_child(pid_t pid, int status);
     void rename_pidfile(const std::string& path);
+
+    // control.cpp
+    void open_control();
+    static void on_control(void* owner, ControlClient client, const std::vector<std::string>& words);
+    bool refuse_extra(ControlClient client, const std::vector<std::string>& args, std::size_t allowed);
+    bool refuse_if_stopping(ControlClient client);
+    void answer(Awaits awaits, int code, const std::string& text);
+    void check_waiters();
+    void reload_refused(const std::string& why);
+    void reload_answered(const Action& action, bool completed);
+    void control_reload(ControlClient client, const std::vector<std::string>& args);
+    void control_stop(ControlClient client, const std::vector<std::string>& args);
+    void control_status(ControlClient client, const std::vector<std::string>& args);
+    void control_workers(ControlClient client, const std::vector<std::string>& args);
+    void control_reopen(ControlClient client, const std::vector<std::string>& args);
+    void control_upgrade(ControlClient client, const std::vector<std::string>& args);
+    void control_drain(ControlClient client, const std::vector<std::string>& args);
+    void control_undrain(ControlClient client, const std::vector<std::string>& args);
 
     config::CommandLine command_line_;
     config::Settings settings_;
@@ -136,6 +176,9 @@ private:
     std::string exe_path_;     // this binary, as the kernel named it at start
     pid_t upgrade_child_ = 0;  // USR2: the new master, until it takes over
     pid_t upgrade_from_ = 0;   // we are the new master of an upgrade from this pid
+    ControlSocket control_;
+    std::vector<Waiter> waiters_;
+    uint64_t reload_started_ns_ = 0;  // uv_hrtime() when the generation being started began
 };
 
 }  // namespace forkd::master

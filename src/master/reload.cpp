@@ -21,37 +21,42 @@ namespace forkd::master {
 
 void Master::on_hup()
 {
+    if (const std::string why = begin_reload(); !why.empty())
+        reload_refused(why);
+}
+
+// Returns why the reload was refused, or "" when a new generation started
+// (or will, after the one in progress).
+std::string Master::begin_reload()
+{
     if (supervisor_->stopping())
-        return;
+        return "the master is shutting down";
     if (supervisor_->reloading()) {
         spdlog::info("reload already in progress; will reload again when it completes");
         supervisor_->reload_later();
-        return;
+        return {};
     }
+    const auto refuse = [](const std::string& why) {
+        spdlog::error("reload failed, still serving with the current configuration: {}", why);
+        return why;
+    };
     config::Settings next;
     try {
         next = config::load(command_line_);
     } catch (const std::exception& e) {
-        spdlog::error("reload failed, still serving with the current configuration: {}", e.what());
-        return;
+        return refuse(e.what());
     }
     const worker::Identity identity = worker::resolve_identity(next.user, next.group);
-    if (!identity.error.empty()) {
-        spdlog::error("reload failed, still serving with the current configuration: {}", identity.error);
-        return;
-    }
+    if (!identity.error.empty())
+        return refuse(identity.error);
     const std::size_t next_target = std::size_t(next.resolved_workers());
-    if (!supervisor_->room_for(next_target)) {
-        spdlog::error("reload failed: at most {} workers can run (scoreboard size); keeping the current configuration",
-                      scoreboard_->size() / 2 - 1);
-        return;
-    }
+    if (!supervisor_->room_for(next_target))
+        return refuse(fmt::format("at most {} workers can run (scoreboard size)", scoreboard_->size() / 2 - 1));
     try {
         listeners_.open(next, std::max(next_target, supervisor_->slots().size()));
         listeners_.steer(next_target);
     } catch (const std::exception& e) {
-        spdlog::error("reload failed, still serving with the current configuration: {}", e.what());
-        return;
+        return refuse(e.what());
     }
     try {
         log::setup(next.log, "master");
@@ -60,6 +65,7 @@ void Master::on_hup()
         next.log.error_log = settings_.log.error_log;
     }
     notify::reloading();
+    reload_started_ns_ = uv_hrtime();
     previous_settings_ = settings_;
     settings_ = std::move(next);
     const uint64_t now = uv_now(&loop_);
@@ -67,6 +73,7 @@ void Master::on_hup()
     spdlog::info("reloading: generation {}, {} workers, {} offload threads each, listening on {}",
                  supervisor_->generation(), supervisor_->target(), settings_.threads, listeners_.describe());
     carry_out(supervisor_->maintain(now));
+    return {};
 }
 
 void Master::reload_complete(const Action& a)
@@ -74,13 +81,14 @@ void Master::reload_complete(const Action& a)
     listeners_.close_dropped();
     spdlog::info("reload complete: generation {} serves with {} workers", a.generation, a.count);
     notify::ready();
+    reload_answered(a, true);
     if (a.again)
         on_hup();
 }
 
 // The Supervisor has gone back to the previous generation: so do the
 // settings its workers are forked with.
-void Master::reload_aborted()
+void Master::reload_aborted(const Action& a)
 {
     settings_ = previous_settings_;
     set_server();  // /stats names the generation that serves, not the abandoned one
@@ -90,6 +98,7 @@ void Master::reload_aborted()
         spdlog::error("reload: {}; keeping the current error log", e.what());
     }
     notify::ready();
+    reload_answered(a, false);
 }
 
 void Master::on_ttin()

@@ -39,7 +39,7 @@ struct Action {
         close_listeners,  // shutdown: close every listening socket
         target_changed,   // the target or the generation changed (the scoreboard's server facts)
         reload_complete,  // generation `generation` serves with `count` workers; `again`: reload again now
-        reload_aborted,   // go back to the previous settings (`generation` is the old one again)
+        reload_aborted,   // go back to the previous settings (`generation` is the old one again); `text`: why
         give_up,          // stop the master with `text` (a crash loop)
     };
     enum class Level { info, warn, error };

@@ -100,6 +100,7 @@ void Supervisor::abort_reload(const std::string& why, uint64_t now_ms, Actions& 
         s.forget_failures();
     Action a = of_kind(Action::Kind::reload_aborted);
     a.generation = generation_;
+    a.text = why;
     out.push_back(std::move(a));
 }
 

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "log/log.hpp"
+#include "master/control_protocol.hpp"
 #include "master/master.hpp"
 #include "master/notify.hpp"
 #include "master/process.hpp"
@@ -84,10 +85,14 @@ void Master::on_usr2()
     spdlog::info("binary upgrade: started {} as pid {}; this master retires once it serves", exe_path_, pid);
 }
 
+// The control socket moves with the pidfile: the new master binds its own
+// under the pidfile's name, and the old one still answers under ".oldbin".
 void Master::rename_pidfile(const std::string& path)
 {
     if (const int err = pidfile_.rename(path); err != 0)
         spdlog::error("binary upgrade: renaming the pidfile to {}: {}", path, uv_strerror(err));
+    if (const int err = control_.rename(control_path(path)); err != 0)
+        spdlog::error("binary upgrade: renaming the control socket to {}: {}", control_path(path), uv_strerror(err));
 }
 
 // In the old master: the new one exited before it took over. Returns
@@ -101,6 +106,9 @@ bool Master::reap_upgrade_child(pid_t pid, int status)
     upgrade_child_ = 0;
     if (!settings_.pidfile.empty())
         rename_pidfile(settings_.pidfile);
+    answer(Awaits::upgrade, 1,
+           fmt::format("upgrade failed: the new master (pid {}) exited: {}; still serving", pid,
+                       stats::describe_wait_status(status)));
     return true;
 }
 

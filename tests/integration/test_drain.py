@@ -239,3 +239,40 @@ def test_term_after_a_drain_and_no_undrain_while_stopping(forkd, tmp_path):
     wait_for(lambda: "cannot undrain: the host is stopping" in server.log_text(), 5, "the refusal")
     assert server.get("/healthz")[0] == 503
     server.stop()  # a second TERM: now
+
+
+# ------------------------------------------------ forkd drain / undrain
+
+def command(*args):
+    result = run_forkd(*args)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_drain_and_undrain_commands(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path)
+    held = connections_to_every_worker(server, WORKERS)
+    rc, out = command("drain", "--pid", pidfile)
+    assert rc == 0 and "draining" in out, out
+    # Answered once the board says so: every worker drains at once.
+    assert healthz_on_each(held) == [(503, b"draining", "close")] * WORKERS
+    for conn in held.values():
+        conn.close()
+    rc, out = command("status", "--pid", pidfile)
+    assert rc == 0 and "draining" in out, out
+    rc, out = command("drain", "--pid", pidfile)
+    assert rc == 0 and "already draining" in out, out
+    rc, out = command("undrain", "--pid", pidfile)
+    assert rc == 0 and "serving again" in out, out
+    assert host_state(server) == "serving"
+    rc, out = command("undrain", "--pid", pidfile)
+    assert rc == 0 and "not draining" in out, out
+
+
+def test_undrain_command_is_refused_while_stopping(forkd, tmp_path):
+    server, pidfile = drained_server(forkd, tmp_path, shutdown_delay=300)
+    server.signal_master(signal.SIGTERM)
+    wait_for(lambda: "before the graceful stop" in server.log_text(), 5, "the master to start the delay")
+    rc, out = command("undrain", "--pid", pidfile)
+    assert rc == 1 and "stopping" in out, out
+    assert server.get("/healthz")[0] == 503
+    server.stop()  # a second TERM: now

@@ -8,7 +8,7 @@ namespace per forkd host (10.213.N.2) and one for HAProxy and the client
 not. Nothing is added to the machine's own network namespace.
 
 With a steady load through HAProxy (keep-alive and new connections), in order:
-  1. drain host 1 (its drain file), wait until HAProxy takes it out, stop
+  1. `forkd drain` host 1, wait until HAProxy takes it out, stop
      it (TERM: what is left of shutdown_delay, then the graceful stop);
   2. HUP host 2 (a reload: a new generation of workers);
   3. USR2 host 3 (a binary upgrade: a new master);
@@ -276,13 +276,14 @@ class Host:
         return json.loads(result.stdout)
 
     def drain(self):
-        """`touch <pidfile>.drain`: the master sees it within a tick (100 ms)."""
-        Path(f"{self.pidfile}.drain").touch()
-        wait_for(lambda: self.stats()["server"]["state"] == "draining", f"{self.name} to drain")
-
-    def undrain(self):
-        Path(f"{self.pidfile}.drain").unlink()
-        wait_for(lambda: self.stats()["server"]["state"] == "serving", f"{self.name} to serve again")
+        """`forkd drain --pid PIDFILE`: answered once the master has switched."""
+        result = subprocess.run([self.run.forkd, "drain", "--pid", str(self.pidfile)], capture_output=True,
+                                text=True, timeout=WAIT_S)
+        if result.returncode != 0:
+            raise Fail(f"forkd drain on {self.name}: exit {result.returncode}: {result.stdout}{result.stderr}")
+        if self.stats()["server"]["state"] != "draining":
+            raise Fail(f"{self.name}: forkd drain answered, but /stats does not say draining")
+        return result.stdout.strip()
 
 
 class Balancer:
@@ -407,9 +408,8 @@ def scenario(run):
 
     # 1. Drain host 1, see HAProxy take it out, then stop it.
     h1, h2, h3 = hosts
-    t_drain = run.event("host1: touch <pidfile>.drain")
-    h1.drain()
-    run.event("host1: /stats says draining")
+    t_drain = run.event("host1: forkd drain")
+    run.event(f"host1: forkd drain answered {h1.drain()!r}")
     wait_for(lambda: lb.status("host1").startswith("DOWN"), "HAProxy to take host1 out")
     t_down = run.event("host1: HAProxy marks it DOWN")
     h1_at_down = served("host1")
@@ -454,7 +454,6 @@ def scenario(run):
     t_replaced = run.event("host3: worker replaced")
 
     # 5. Host 1 comes back.
-    Path(f"{h1.pidfile}.drain").unlink()  # the next start would drain at once
     t_restart = run.event("host1: start")
     h1.start()
     t_ready = run.event("host1: ready")

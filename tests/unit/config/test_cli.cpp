@@ -223,3 +223,52 @@ TEST_CASE("a bad file is reported even when flags would fix it")
     CHECK(error_of({"-c", file.path.c_str(), "-w", "2"}) ==
           file.path + ":1: key 'workers': expected an integer >= 0 and <= 1024, got \"four\"");
 }
+
+namespace {
+
+// Control subcommands as the master's table would describe them.
+const Subcommand test_subcommands[] = {
+    {"reload", "reload"},
+    {"stop", "stop", "", "quick", "quick shutdown"},
+    {"workers", "one more or fewer", "+1|-1"},
+};
+
+CommandLine parse_control(std::vector<const char*> args)
+{
+    args.insert(args.begin(), "forkd");
+    return parse_command_line(static_cast<int>(args.size()), args.data(), test_subcommands);
+}
+
+}  // namespace
+
+TEST_CASE("control subcommands: their words, -c and --pid on either side, --timeout")
+{
+    CommandLine cmd = parse_control({"reload", "-c", "conf/forkd.toml"});
+    CHECK(cmd.action == CommandLine::Action::control);
+    CHECK(cmd.control == std::vector<std::string>{"reload"});
+    CHECK(cmd.config_path == "conf/forkd.toml");
+    CHECK(cmd.control_timeout_s == 90);
+
+    cmd = parse_control({"--pid", "/run/f.pid", "stop", "--quick", "--timeout", "5"});
+    CHECK(cmd.control == std::vector<std::string>{"stop", "--quick"});
+    CHECK(cmd.pidfile == "/run/f.pid");
+    CHECK(cmd.control_timeout_s == 5);
+
+    CHECK(parse_control({"workers", "-1", "-p", "x.pid"}).control == std::vector<std::string>{"workers", "-1"});
+    CHECK(parse_control({"workers", "+1"}).control == std::vector<std::string>{"workers", "+1"});
+}
+
+TEST_CASE("control subcommands: a missing argument, a flag of another, two at once are usage errors")
+{
+    CHECK_THROWS_AS(parse_control({"workers"}), ConfigError);
+    CHECK_THROWS_AS(parse_control({"reload", "--quick"}), ConfigError);
+    CHECK_THROWS_AS(parse_control({"reload", "stop"}), ConfigError);
+    CHECK_THROWS_AS(parse_control({"stop", "--timeout", "0"}), ConfigError);
+    CHECK_THROWS_AS(parse(std::vector<const char*>{"reload"}), ConfigError);  // no table: no subcommand
+}
+
+TEST_CASE("--list-keys is an action, and hidden from --help")
+{
+    CHECK(parse_control({"--list-keys"}).action == CommandLine::Action::list_keys);
+    CHECK(parse_control({"--help"}).help_text.find("list-keys") == std::string::npos);
+}
