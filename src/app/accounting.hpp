@@ -63,6 +63,10 @@ public:
     http::Response stats_page(bool prometheus) const;
 
     uint64_t requests() const { return entry_->requests.load(std::memory_order_relaxed); }
+    // The host's state, as the master set it on the board (forkd drain):
+    // one relaxed load, read with every answer.
+    stats::HostState host_state() const { return board_->master().host_state.load(std::memory_order_relaxed); }
+    bool host_draining() const { return host_state() == stats::HostState::draining; }
     const stats::WorkerEntry& entry() const { return *entry_; }
     WorkerIdentity identity() const { return identity_; }
 

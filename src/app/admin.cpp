@@ -17,7 +17,7 @@ void AdminHandler::on_request(http::Connection& conn, const http::Request& reque
         if (p.answer_ready()) {
             now = std::move(p.answer);
         } else if (p.route == Route::healthz) {
-            now = healthz_response(draining_);
+            now = healthz_response(draining_ || accounting_.host_draining());
         } else if (p.route == Route::stats || p.route == Route::metrics) {
             now = accounting_.stats_page(p.route == Route::metrics);
         } else if (p.route == Route::status) {

@@ -54,6 +54,10 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
 void App::answer(http::Connection& conn, std::size_t endpoint, http::Response&& response) noexcept
 {
     accounting_.request_answered();
+    // While the host drains, every answer ends its keep-alive connection
+    // (in-band, with Connection: close, so a balancer never reuses a
+    // connection we are closing); new connections are still served.
+    response.close = response.close || accounting_.host_draining();
     // respond() queues the response (calling on_response with the tag)
     // before it resumes any pipelined request.
     conn.respond(std::move(response), tag_of(endpoint));

@@ -7,7 +7,8 @@
 // in on_response (accounting.hpp): no state is set around a respond().
 // The stats.bind address has its own handler (admin.hpp).
 // Does not own sockets, parsing or the worker's lifecycle; reads the
-// worker's draining flag, never writes it.
+// worker's draining flag and the host's state (the board's, set by the
+// master: forkd drain), never writes them.
 #pragma once
 
 #include <cstddef>

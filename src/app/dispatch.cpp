@@ -41,7 +41,7 @@ bool App::run(http::Connection& conn, Plan& p, http::Response& now)
 http::Response App::page(const http::Connection& conn, Route route) const
 {
     switch (route) {
-    case Route::healthz: return healthz_response(draining_);
+    case Route::healthz: return healthz_response(draining_ || accounting_.host_draining());
     case Route::stats: return peer_allowed(conn) ? accounting_.stats_page(false) : forbidden_response();
     case Route::metrics: return peer_allowed(conn) ? accounting_.stats_page(true) : forbidden_response();
     case Route::echo: return echo_response(conn.request());

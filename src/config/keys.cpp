@@ -64,6 +64,7 @@ const Key key_table[] = {
     // Timeouts
     {.table = "", .name = "timeout", .field = FORKD_FIELD(timeout), .range = seconds_above_zero},
     {.table = "", .name = "graceful_timeout", .field = FORKD_FIELD(graceful_timeout), .range = seconds_from_zero},
+    {.table = "", .name = "shutdown_delay", .field = FORKD_FIELD(shutdown_delay), .range = seconds_from_zero},
     {.table = "", .name = "keepalive", .field = FORKD_FIELD(keepalive), .range = seconds_from_zero},
     {.table = "", .name = "header_timeout", .field = FORKD_FIELD(header_timeout), .range = seconds_above_zero},
     {.table = "", .name = "send_timeout", .field = FORKD_FIELD(send_timeout), .range = seconds_above_zero},

@@ -70,6 +70,7 @@ struct Settings {
     int busy_after_ms = 20;     // a loop not turned for this long is busy
     double timeout = 30;        // seconds a worker's loop may be blocked
     double graceful_timeout = 30;
+    double shutdown_delay = 0;   // TERM: seconds the host drains (/healthz 503) before it stops
     double keepalive = 75;       // idle keep-alive timeout, seconds
     double header_timeout = 10;  // absolute time to receive one request's headers
     double send_timeout = 60;    // output that makes no progress this long closes the connection

@@ -54,7 +54,8 @@
 //   orphaned   respond()                             closing    drop the answer; freed if handles closed
 //   closing    the last close callback               (freed)    delete; ctx.on_closed()
 //
-// Draining (drain() or ctx.draining) changes no state by itself: a response
+// Draining (drain(), ctx.draining, or a Response with close set by the
+// handler) changes no state by itself: a response
 // then says Connection: close unless more pipelined requests are already
 // buffered (those are answered too, the last one closes).
 #include "http/connection.hpp"
@@ -86,8 +87,8 @@ void Connection::respond(Response&& response, uint32_t tag)
     // too (the last one closes), so a drain never leaves requests unanswered
     // that the client had already sent.
     const bool more_buffered = in_.size() > dispatch_pos_;
-    bool keep_alive =
-        request.keep_alive && ctx_.limits.keepalive_ms > 0 && (!(draining_ || ctx_.draining) || more_buffered);
+    const bool draining = draining_ || ctx_.draining || response.close;
+    bool keep_alive = request.keep_alive && ctx_.limits.keepalive_ms > 0 && (!draining || more_buffered);
     ++requests_served_;
     queue(response, keep_alive, duration_ns, tag);
     if (keep_alive) {

@@ -16,6 +16,9 @@ struct Response {
     std::string_view content_type = "application/json";  // must outlive respond(); use literals
     std::string body;
     std::string extra_headers;  // complete lines, each ending "\r\n" ("Allow: GET, HEAD\r\n")
+    // The handler asks that the connection end after this response (the
+    // host drains): it says Connection: close, as while the worker drains.
+    bool close = false;
 };
 
 // A JSON error response: {"error": "<message>", "status": <status>}.

@@ -30,6 +30,8 @@ const Master::ControlCommand Master::control_table[] = {
     {{"workers", "one worker more (+1) or fewer (-1); +1 waits until it serves", "+1|-1"}, &Master::control_workers},
     {{"reopen", "reopen the log files (after logrotate)"}, &Master::control_reopen},
     {{"upgrade", "binary upgrade: start the new binary; wait until it serves"}, &Master::control_upgrade},
+    {{"drain", "take the host out of a load balancer: /healthz 503, everything still served"}, &Master::control_drain},
+    {{"undrain", "put a drained host back: /healthz 200"}, &Master::control_undrain},
 };
 
 std::vector<config::Subcommand> Master::control_usage()
@@ -111,17 +113,21 @@ void Master::control_stop(ControlSocket::Client client, const std::vector<std::s
         return;
     control_.progress(client, fmt::format("{} shutdown of master pid {}", quick ? "quick" : "graceful", getpid()));
     waiters_.push_back({client, Awaits::stop});
-    begin_shutdown(!quick);
+    if (quick)
+        begin_shutdown(false);
+    else
+        on_term();  // as TERM: shutdown_delay first
 }
 
 void Master::control_status(ControlSocket::Client client, const std::vector<std::string>& args)
 {
     if (refuse_extra(client, args, 0))
         return;
-    const char* state = supervisor_->stopping()    ? "stopping"
-                        : supervisor_->reloading() ? "reloading"
-                        : upgrade_child_ != 0      ? "upgrading"
-                                                   : "serving";
+    const char* state = supervisor_->stopping()                             ? "stopping"
+                        : supervisor_->reloading()                          ? "reloading"
+                        : upgrade_child_ != 0                               ? "upgrading"
+                        : host_drain_->state() != HostDrain::State::serving ? "draining"
+                                                                            : "serving";
     control_.progress(client, fmt::format("master pid {}, {}, generation {}, {}/{} workers serving, listening on {}",
                                           getpid(), state, supervisor_->generation(), supervisor_->serving(),
                                           supervisor_->target(), listeners_.describe()));
@@ -224,6 +230,24 @@ void Master::reload_answered(const Action& a, bool completed)
         if (w.awaits == Awaits::reload_next)
             w.awaits = Awaits::reload;
     }
+}
+
+// The host drain (host_drain.hpp): answered at once, the outcome says
+// what changed; an undrain while the host stops (TERM) is refused.
+void Master::control_drain(ControlSocket::Client client, const std::vector<std::string>& args)
+{
+    if (refuse_extra(client, args, 0))
+        return;
+    const HostDrain::Outcome o = drain_host();
+    control_.answer(client, o.refused ? control_failed : control_ok, o.text);
+}
+
+void Master::control_undrain(ControlSocket::Client client, const std::vector<std::string>& args)
+{
+    if (refuse_extra(client, args, 0))
+        return;
+    const HostDrain::Outcome o = undrain_host();
+    control_.answer(client, o.refused ? control_failed : control_ok, o.text);
 }
 
 }  // namespace forkd::master

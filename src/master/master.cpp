@@ -1,10 +1,12 @@
 // master/master.cpp: run(), the signal table, the tick, carrying out the
 // Supervisor's actions, and the shutdown order.
 //
-// Shutdown order: mark stopping, signal the workers (TERM: drain; QUIT:
-// exit now), close the master's listening sockets, wait for the workers up
-// to the deadline (graceful_timeout, or a short one for a quick shutdown),
-// SIGKILL whatever is left, close the master's handles, return.
+// Shutdown order: on TERM, drain the host for shutdown_delay first (the
+// workers keep accepting and serving, /healthz answers 503); then mark
+// stopping, signal the workers (TERM: drain; QUIT: exit now), close the
+// master's listening sockets, wait for the workers up to the deadline
+// (graceful_timeout, or a short one for a quick shutdown), SIGKILL whatever
+// is left, close the master's handles, return.
 #include "master/master.hpp"
 
 #include <cerrno>
@@ -74,6 +76,8 @@ int Master::run(std::vector<std::string> argv)
         upgrade_from_ = pid_t(std::atoi(from));
         unsetenv("FORKD_UPGRADE_FROM");
     }
+    const bool inherited_drain = std::getenv("FORKD_HOST_DRAINING") != nullptr;  // USR2 of a drained host
+    unsetenv("FORKD_HOST_DRAINING");
     const std::size_t target = std::size_t(settings_.resolved_workers());
     umask(mode_t(settings_.umask));
     try {
@@ -95,6 +99,9 @@ int Master::run(std::vector<std::string> argv)
         return exit_start_failed;
     }
     supervisor_ = std::make_unique<Supervisor>(target, listeners_.slots(), scoreboard_->size(), limits());
+    host_drain_ = std::make_unique<HostDrain>(scoreboard_->master());
+    if (inherited_drain)
+        spdlog::info("host {}", host_drain_->drain(stats::wall_now_ms()).text);
     set_server();
     if (start_loop() != 0)
         return exit_start_failed;
@@ -130,12 +137,14 @@ int Master::start_loop()
     rc = signals_.start(&loop_, this);
     if (rc != 0)
         return rc;
-    rc = uv_timer_init(&loop_, &tick_);
-    if (rc != 0) {
-        spdlog::critical("uv_timer_init: {}", uv_err_name(rc));
-        return rc;
+    for (uv_timer_t* timer : {&tick_, &shutdown_delay_timer_}) {
+        rc = uv_timer_init(&loop_, timer);
+        if (rc != 0) {
+            spdlog::critical("uv_timer_init: {}", uv_err_name(rc));
+            return rc;
+        }
+        timer->data = this;
     }
-    tick_.data = this;
     rc = uv_timer_start(
         &tick_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_tick(); }, tick_ms, tick_ms);
     if (rc != 0)
@@ -145,13 +154,81 @@ int Master::start_loop()
 
 // --- signals -------------------------------------------------------------
 
+// TERM drains the host first for shutdown_delay (Kubernetes' preStop):
+// /healthz answers 503 while everything is still accepted and served, so a
+// balancer takes the host out before it stops accepting. A second TERM, or
+// one from the new master of a binary upgrade (the host goes on serving
+// through it; its workers must not see a 503 from ours), stops at once.
 void Master::on_term()
 {
+    const bool upgrading = upgrade_child_ != 0;
     // While a binary upgrade runs, TERM is the new master taking over.
-    if (upgrade_child_ != 0)
+    if (upgrading)
         answer(Awaits::upgrade, 0,
                fmt::format("upgraded: new master pid {} serves; old master pid {} retires", upgrade_child_, getpid()));
+    const uint64_t delay_ms = upgrading ? 0 : host_drain_->stop(settings_.shutdown_delay, stats::wall_now_ms());
+    if (delay_ms == 0 || supervisor_->stopping()) {
+        begin_shutdown(true);
+        return;
+    }
+    spdlog::info("draining for {:.1f} s (shutdown_delay) before the graceful stop: /healthz answers 503",
+                 double(delay_ms) / 1000);
+    notify::status(fmt::format("draining for {:.1f} s before stopping", double(delay_ms) / 1000));
+    const int rc = uv_timer_start(
+        &shutdown_delay_timer_, [](uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->on_shutdown_delay_over(); },
+        delay_ms, 0);
+    if (rc != 0) {
+        spdlog::error("uv_timer_start(shutdown_delay): {}; stopping now", uv_err_name(rc));
+        begin_shutdown(true);
+    }
+}
+
+void Master::on_shutdown_delay_over()
+{
+    spdlog::info("shutdown_delay is over: stopping gracefully");
     begin_shutdown(true);
+}
+
+// <pidfile>.drain: `touch` it to drain the host, `rm` it to undrain (one
+// access() a tick). Without a pidfile there is no drain file.
+void Master::poll_drain_file()
+{
+    if (settings_.pidfile.empty())
+        return;
+    const std::string path = settings_.pidfile + ".drain";
+    switch (host_drain_->file_seen(access(path.c_str(), F_OK) == 0)) {
+    case HostDrain::FileRequest::none: break;
+    case HostDrain::FileRequest::drain:
+        spdlog::info("drain file {} appeared", path);
+        drain_host();
+        break;
+    case HostDrain::FileRequest::undrain:
+        spdlog::info("drain file {} removed", path);
+        undrain_host();
+        break;
+    }
+}
+
+HostDrain::Outcome Master::drain_host()
+{
+    HostDrain::Outcome o = host_drain_->drain(stats::wall_now_ms());
+    if (o.changed) {
+        spdlog::info("host {}", o.text);
+        notify::status(fmt::format("draining: {} workers serving {}", supervisor_->serving(), listeners_.describe()));
+    }
+    return o;
+}
+
+HostDrain::Outcome Master::undrain_host()
+{
+    HostDrain::Outcome o = host_drain_->undrain(stats::wall_now_ms());
+    if (o.changed) {
+        spdlog::info("host {}", o.text);
+        notify::status(fmt::format("{} workers serving {}", supervisor_->serving(), listeners_.describe()));
+    } else if (o.refused) {
+        spdlog::warn("{}", o.text);
+    }
+    return o;
 }
 
 void Master::on_int()
@@ -185,6 +262,7 @@ void Master::on_tick()
         return;
     }
     sample_stats();
+    poll_drain_file();
     promote_ready();
     watchdog();
     check_recycling();
@@ -268,6 +346,7 @@ void Master::send(pid_t pid, int signum)
 
 void Master::begin_shutdown(bool graceful)
 {
+    uv_timer_stop(&shutdown_delay_timer_);  // INT or a second TERM during shutdown_delay: now
     const uint64_t grace = graceful ? uint64_t(settings_.graceful_timeout * 1000) + 1000 : quick_shutdown_ms;
     const Actions actions = supervisor_->shutdown(graceful, grace, uv_now(&loop_));
     if (actions.empty())
@@ -290,6 +369,7 @@ void Master::finish_shutdown()
     answer(Awaits::stop, exit_code_ == exit_ok ? 0 : 1,
            fmt::format("stopped: master pid {} exits{}", getpid(), exit_code_ == exit_ok ? "" : " with an error"));
     control_.close(1, "the master stopped before the outcome");
+    uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_delay_timer_), nullptr);
 }
 
 void Master::halt(const std::string& why)

@@ -14,6 +14,8 @@
 //   steering.cpp   busy steering: the fine check, the program, the siblings
 //   control.cpp    the control subcommands (forkd reload, ...): the command
 //                  table and the clients waiting for an outcome
+// The host drain's policy is HostDrain's (host_drain.hpp); the Master
+// carries it out: drain_host(), undrain_host(), and TERM's shutdown_delay.
 //
 // Errors: start-up errors are exceptions, caught in run() (exit code
 // exit_start_failed); once the loop runs, every libuv and system call
@@ -33,6 +35,7 @@
 #include "config/settings.hpp"
 #include "master/busy.hpp"
 #include "master/control_socket.hpp"
+#include "master/host_drain.hpp"
 #include "master/listeners.hpp"
 #include "master/pidfile.hpp"
 #include "master/supervisor.hpp"
@@ -62,6 +65,10 @@ public:
 
     // The control subcommands this master answers, for the command line.
     static std::vector<config::Subcommand> control_usage();
+    // Take the host out of a balancer's rotation without stopping it, and
+    // put it back (forkd drain / undrain). The outcome says what happened.
+    HostDrain::Outcome drain_host();
+    HostDrain::Outcome undrain_host();
 
 private:
     // One control subcommand: how it is typed, and the method that carries
@@ -92,6 +99,8 @@ private:
     void on_tick();
     void announce_ready();
     void begin_shutdown(bool graceful);
+    void on_shutdown_delay_over();
+    void poll_drain_file();
     void finish_shutdown();
     void carry_out(const Actions& actions);
     void carry_out(const Action& action);
@@ -150,6 +159,8 @@ private:
     void control_workers(ControlClient client, const std::vector<std::string>& args);
     void control_reopen(ControlClient client, const std::vector<std::string>& args);
     void control_upgrade(ControlClient client, const std::vector<std::string>& args);
+    void control_drain(ControlClient client, const std::vector<std::string>& args);
+    void control_undrain(ControlClient client, const std::vector<std::string>& args);
 
     config::CommandLine command_line_;
     config::Settings settings_;
@@ -165,6 +176,8 @@ private:
     Pidfile pidfile_;
     std::unique_ptr<stats::Scoreboard> scoreboard_;
     std::unique_ptr<Supervisor> supervisor_;
+    std::unique_ptr<HostDrain> host_drain_;
+    uv_timer_t shutdown_delay_timer_{};  // TERM: the graceful stop begins when it fires
     bool announced_ready_ = false;
     uint64_t watchdog_ms_ = 0;  // systemd's WatchdogSec (0: off)
     uint64_t watchdog_fed_ms_ = 0;

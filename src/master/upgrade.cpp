@@ -34,6 +34,7 @@ struct NewMaster {
     const std::string* exe_path;
     std::string inherit_fds;  // FORKD_INHERIT_FDS
     std::string from_pid;     // FORKD_UPGRADE_FROM
+    bool draining = false;    // FORKD_HOST_DRAINING: a drained host stays drained
 };
 
 // In the child: the environment is set here, not in the master, so the
@@ -42,7 +43,8 @@ int exec_new_master(void* arg)
 {
     const auto* m = static_cast<const NewMaster*>(arg);
     if (setenv("FORKD_INHERIT_FDS", m->inherit_fds.c_str(), 1) != 0 ||
-        setenv("FORKD_UPGRADE_FROM", m->from_pid.c_str(), 1) != 0) {
+        setenv("FORKD_UPGRADE_FROM", m->from_pid.c_str(), 1) != 0 ||
+        (m->draining && setenv("FORKD_HOST_DRAINING", "1", 1) != 0)) {
         spdlog::error("binary upgrade: setenv: {}", std::strerror(errno));
         log::flush();
         return 127;
@@ -67,7 +69,8 @@ void Master::on_usr2()
     }
     if (!settings_.pidfile.empty())
         rename_pidfile(settings_.pidfile + ".oldbin");
-    NewMaster args{&argv_, &exe_path_, listeners_.describe_fds(), std::to_string(getpid())};
+    NewMaster args{&argv_, &exe_path_, listeners_.describe_fds(), std::to_string(getpid()),
+                   host_drain_->state() == HostDrain::State::draining};
     log::flush();
     // The same preparation as a worker's: the child must not touch our
     // loop's signal handles. exec replaces everything else.

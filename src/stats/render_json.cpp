@@ -190,6 +190,8 @@ json stats_json(const Snapshot& snap, const ServedBy& served_by, EndpointLabels 
              {"config_path", s.config_path.empty() ? json(nullptr) : json(s.config_path)},
              {"generation", s.generation},
              {"workers_target", s.workers_target},
+             {"state", to_string(s.host_state)},
+             {"state_since_ms", s.host_state_since_ms ? json(s.host_state_since_ms) : json(nullptr)},
              {"workers",
               {{"booting", snap.workers_in(WorkerState::booting)},
                {"ready", snap.workers_in(WorkerState::ready)},

@@ -100,6 +100,8 @@ void server_families(Writer& out, const Snapshot& snap)
     out.sample("forkd_generation", "", s.generation);
     out.family("forkd_workers_target", "gauge", "How many worker processes the master keeps running.");
     out.sample("forkd_workers_target", "", s.workers_target);
+    out.family("forkd_draining", "gauge", "1 while the host drains (forkd drain, or TERM's shutdown_delay), else 0.");
+    out.sample("forkd_draining", "", s.host_state == HostState::draining ? 1 : 0);
     out.family("forkd_workers", "gauge", "Worker processes by state.");
     for (WorkerState st : {WorkerState::booting, WorkerState::ready, WorkerState::draining, WorkerState::exited})
         out.sample("forkd_workers", fmt::format("state=\"{}\"", to_string(st)), snap.workers_in(st));

@@ -27,6 +27,15 @@ const char* to_string(WorkerState s)
     return "unknown";
 }
 
+const char* to_string(HostState s)
+{
+    switch (s) {
+    case HostState::serving: return "serving";
+    case HostState::draining: return "draining";
+    }
+    return "unknown";
+}
+
 uint64_t EndpointCounters::requests() const
 {
     uint64_t n = 0;

@@ -38,6 +38,13 @@ namespace forkd::stats {
 enum class WorkerState : uint32_t { empty = 0, booting, ready, draining, exited };
 const char* to_string(WorkerState);
 
+// The host's state, set by the master only (forkd drain / undrain, and TERM
+// for shutdown_delay): while draining, every worker answers /healthz with
+// 503 "draining" and closes each keep-alive connection after its current
+// response, but still accepts and serves: a load balancer moves traffic away.
+enum class HostState : uint32_t { serving = 0, draining };
+const char* to_string(HostState);
+
 using Counter = std::atomic<uint64_t>;
 
 // Add to a counter that only the calling thread ever writes: a relaxed load
@@ -229,6 +236,8 @@ struct alignas(64) MasterArea {
     std::atomic<uint32_t> workers_target{0};
     std::atomic<uint32_t> slots_used{0};  // highest slot index seen + 1
     std::atomic<uint64_t> sampled_ms{0};  // last sample_master(), wall clock
+    std::atomic<HostState> host_state{HostState::serving};
+    std::atomic<uint64_t> host_state_since_ms{0};  // wall clock of the last change; 0: never changed
     std::atomic<char> config_path[config_path_size]{};
     uint32_t entry_count = 0;  // fixed at mapping time
     uint32_t slot_count = 0;

@@ -61,6 +61,8 @@ bool try_snapshot(const Scoreboard& board, uint64_t now_ms, uint64_t mono_now_ms
     out.server.workers_target = m.workers_target.load(relaxed);
     out.server.config_path = load_text(m.config_path, config_path_size);
     out.server.master_sampled = m.sampled_ms.load(relaxed) != 0;
+    out.server.host_state = m.host_state.load(relaxed);
+    out.server.host_state_since_ms = m.host_state_since_ms.load(relaxed);
 
     Histogram scratch;
     for (std::size_t i = 0; i < board.size(); ++i) {

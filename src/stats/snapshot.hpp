@@ -102,7 +102,9 @@ struct ServerSnapshot {
     uint32_t generation = 0;
     uint32_t workers_target = 0;
     std::string config_path;
-    bool master_sampled = false;  // sample_master() has run at least once
+    bool master_sampled = false;                // sample_master() has run at least once
+    HostState host_state = HostState::serving;  // forkd drain / undrain, TERM's shutdown_delay
+    uint64_t host_state_since_ms = 0;           // wall clock; 0: never changed
 };
 
 struct Snapshot {

@@ -114,6 +114,12 @@ void summary(Lines& out, const json& s, double total_rate)
     out.add(fmt::format("forkd {}  master {}  generation {}  up {}  workers {}{} ready", str(server, "version"),
                         count(num(server, "master_pid")), count(num(server, "generation")),
                         human_uptime(num(server, "uptime_s")), count(num(workers, "ready")), of_target));
+    if (str(server, "state", "serving") == "draining") {
+        // A drained host still serves: say so before anything else, and for how long.
+        const double since_s = (num(server, "now_ms") - num(server, "state_since_ms")) / 1000;
+        out.add(
+            fmt::format("DRAINING for {}: /healthz answers 503, keep-alive connections close", human_uptime(since_s)));
+    }
     out.add(fmt::format("requests {}  {} req/s  in flight {}  connections {}  restarts {}",
                         count(num(totals, "requests")), fixed(total_rate, 1), count(num(totals, "in_flight")),
                         count(num(totals, "connections")), count(num(totals, "restarts"))));

@@ -14,6 +14,8 @@ using namespace forkd;
 using app::Route;
 using app_test::AppHarness;
 using app_test::fetch;
+using forkd_test::Client;
+using forkd_test::get;
 
 TEST_CASE("app: /healthz reads the worker's draining flag")
 {
@@ -65,6 +67,42 @@ TEST_CASE("app: a keep-alive /hello allocates nothing on the loop once warm")
     // The first requests size the buffers; after that, nothing.
     CHECK(counting.at[199] - counting.at[20] == 0);
     CHECK(h.requests_of(app::find_endpoint(Route::hello, "inline")) == 200);
+}
+
+TEST_CASE("app: while the host drains, /healthz says so and every answer closes its connection")
+{
+    AppHarness h;
+    app::App app(&h.http.loop, h.settings, h.pool, h.accounting, h.draining);
+    h.serve_with(app);
+    // The master's side of the board: a view of the mapping the harness's Accounting made.
+    stats::Scoreboard board = stats::Scoreboard::attach(const_cast<stats::WorkerEntry&>(h.entry()));
+    h.run([&board](int port) {
+        Client c(port);
+        c.send(get("/hello"));
+        CHECK(c.read().has("Connection: keep-alive\r\n"));
+        board.master().host_state.store(stats::HostState::draining);  // forkd drain
+        c.send(get("/healthz"));
+        const auto r = c.read();
+        CHECK(r.status == 503);
+        CHECK(r.body == "draining");
+        CHECK(r.has("Connection: close\r\n"));
+        CHECK(c.eof());
+        // Still serving, on the loop and from a timer alike; each answer closes.
+        for (const char* path : {"/hello", "/sleep/5"}) {
+            Client d(port);
+            d.send(get(path));
+            const auto answer = d.read();
+            CHECK(answer.status == 200);
+            CHECK(answer.has("Connection: close\r\n"));
+            CHECK(d.eof());
+        }
+        board.master().host_state.store(stats::HostState::serving);  // forkd undrain
+        Client e(port);
+        e.send(get("/healthz"));
+        const auto back = e.read();
+        CHECK(back.body == "ok");
+        CHECK(back.has("Connection: keep-alive\r\n"));
+    });
 }
 
 TEST_CASE("app: with stats.bind, /stats, /metrics and /status are not served here")

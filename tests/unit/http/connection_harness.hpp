@@ -5,7 +5,7 @@
 // calls Connection::accept, and a client made of plain blocking sockets in a
 // std::thread. The test handler answers by target: /sync/... at once (inside
 // on_request), /async/<ms>/... from a uv_timer, /big/<bytes> with a body of
-// that size. When the client is done it wakes the loop, which closes every
+// that size, /close/... at once with Response::close set (a draining host). When the client is done it wakes the loop, which closes every
 // handle; run() then requires that every connection was freed and that
 // uv_loop_close() succeeds. on_loop() runs a check on the loop, where the
 // connections live, from the client thread; the handler records each
@@ -77,6 +77,9 @@ struct TestHandler final : Handler {
         response.content_type = "text/plain";
         if (path.rfind("/big/", 0) == 0) {
             response.body.assign(std::stoul(std::string(path.substr(5))), 'x');
+        } else if (path.rfind("/close/", 0) == 0) {
+            response.close = true;
+            response.body = request.target;
         } else {
             response.body = request.target;
         }

@@ -105,6 +105,40 @@ TEST_CASE("connection state: drain closes an idle connection at once, a busy one
     CHECK(h.handler.state_after_answer == std::vector<State>{State::lingering});
 }
 
+TEST_CASE("connection state: a response the handler marks close ends its connection after it is written")
+{
+    Harness h;
+    h.run([](int port) {
+        Client c(port);
+        c.send(get("/sync/a"));
+        auto first = c.read();
+        CHECK(first.has("Connection: keep-alive\r\n"));
+        c.send(get("/close/b"));
+        auto second = c.read();
+        CHECK(second.body == "/close/b");
+        CHECK(second.has("Connection: close\r\n"));
+        CHECK(c.eof());
+    });
+    CHECK(h.handler.statuses == std::vector<int>{200, 200});
+    CHECK(h.closed == 1);
+}
+
+TEST_CASE("connection state: requests pipelined before a close-marked answer are still answered")
+{
+    Harness h;
+    h.run([](int port) {
+        Client c(port);
+        c.send(get("/close/a") + get("/sync/b"));
+        auto first = c.read();
+        CHECK(first.body == "/close/a");
+        CHECK(first.has("Connection: keep-alive\r\n"));  // more was already buffered: answered too
+        auto second = c.read();
+        CHECK(second.body == "/sync/b");
+        CHECK(second.has("Connection: keep-alive\r\n"));
+    });
+    CHECK(h.handler.requests == 2);
+}
+
 TEST_CASE("connection state: a reader that does not read blocks the connection, reading it unblocks")
 {
     Harness h;

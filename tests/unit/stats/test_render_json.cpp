@@ -38,6 +38,8 @@ TEST_CASE("/stats JSON follows the documented schema")
     CHECK(server["now_ms"] == 1700000010000);
     CHECK(server["uptime_s"].is_number());
     CHECK(server["sampled"] == false);
+    CHECK(server["state"] == "serving");
+    CHECK(server["state_since_ms"].is_null());  // never drained
 
     const json& totals = j["totals"];
     CHECK(totals["requests"] == 109);
@@ -138,4 +140,17 @@ TEST_CASE("/stats JSON of an empty board")
     CHECK(j["totals"]["requests"] == 0);
     CHECK(j["totals"]["latency_ms"]["p95"].is_null());
     CHECK(j["server"]["config_path"].is_null());
+}
+
+TEST_CASE("/stats says when the host drains, and since when")
+{
+    Snapshot snap = known_snapshot();
+    snap.server.host_state = HostState::draining;
+    snap.server.host_state_since_ms = 1700000005000;
+    const json j = json::parse(render_json(snap, ServedBy{103, 1, 3}, labels));
+    CHECK(j["server"]["state"] == "draining");
+    CHECK(j["server"]["state_since_ms"] == 1700000005000);
+    // The workers themselves are not draining: they still serve.
+    CHECK(j["server"]["workers"]["ready"] == 2);
+    CHECK(j["server"]["workers"]["draining"] == 0);
 }

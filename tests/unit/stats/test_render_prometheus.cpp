@@ -92,6 +92,9 @@ TEST_CASE("/metrics is well-formed Prometheus text")
     CHECK(samples["forkd_worker_busy_seconds_total{worker=\"0\"}"] == doctest::Approx(1.5));
     CHECK(samples["forkd_worker_busy_episodes_total{worker=\"0\"}"] == 2);
     CHECK(samples["forkd_taken_over_connections_total{worker=\"1\"}"] == 5);
+    CHECK(types["forkd_draining"] == "gauge");
+    CHECK(samples.count("forkd_draining{}") == 1);
+    CHECK(samples["forkd_draining{}"] == 0);
 
     // The histogram: cumulative, monotone, +Inf equals _count.
     const std::string sleep_labels = "route=\"/sleep/{ms}\",mode=\"timer\"";
@@ -119,4 +122,12 @@ TEST_CASE("label values are escaped")
     snap.slots.push_back(s);
     const std::string text = render_prometheus(snap, labels);
     CHECK(text.find("reason=\"a \\\"quoted\\\\\\\" reason\\nline\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("/metrics: forkd_draining is 1 while the host drains")
+{
+    Snapshot snap = known_snapshot();
+    snap.server.host_state = HostState::draining;
+    const std::string text = render_prometheus(snap, labels);
+    CHECK(text.find("\nforkd_draining 1\n") != std::string::npos);
 }

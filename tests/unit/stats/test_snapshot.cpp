@@ -26,6 +26,8 @@ TEST_CASE("a snapshot lists live workers and sums them per slot and in total")
     CHECK(snap.server.generation == 2);
     CHECK(snap.server.workers_target == 3);
     CHECK(snap.server.master_pid == getpid());
+    CHECK(snap.server.host_state == HostState::serving);
+    CHECK(snap.server.host_state_since_ms == 0);
     REQUIRE(snap.workers.size() == 3);
     CHECK(snap.workers[0].pid == 1001);
     CHECK(snap.workers[1].pid == 1003);  // entry order
@@ -43,4 +45,14 @@ TEST_CASE("a snapshot lists live workers and sums them per slot and in total")
     CHECK(snap.endpoint_latency[std::size_t(Endpoint::hello_inline)].count == 13);
     CHECK(snap.latency().count == 14);
     CHECK(snap.workers_in(WorkerState::ready) == 3);
+}
+
+TEST_CASE("a snapshot copies the host's state as the master set it")
+{
+    Scoreboard sb(2);
+    sb.master().host_state_since_ms.store(1700000000123);
+    sb.master().host_state.store(HostState::draining);
+    const Snapshot snap = take_snapshot(sb);
+    CHECK(snap.server.host_state == HostState::draining);
+    CHECK(snap.server.host_state_since_ms == 1700000000123);
 }

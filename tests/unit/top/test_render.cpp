@@ -171,3 +171,18 @@ TEST_CASE("top's number formats")
     CHECK(human_duration_ms(1500) == "1.50s");
     CHECK(human_duration_ms(-1) == "-");
 }
+
+TEST_CASE("top says a drained host is draining, and for how long")
+{
+    json stats = captured();
+    FrameInput in;
+    in.now = &stats;
+    in.url = "u";
+    CHECK(joined(render(in, Screen{80, 0})).find("DRAINING") == std::string::npos);
+    stats["server"]["state"] = "draining";
+    stats["server"]["state_since_ms"] = stats["server"]["now_ms"].get<double>() - 75000;
+    const auto lines = render(in, Screen{80, 0});
+    CAPTURE(joined(lines));
+    REQUIRE(lines.size() > 1);
+    CHECK(lines[1] == "DRAINING for 1m15s: /healthz answers 503, keep-alive connections close");
+}
