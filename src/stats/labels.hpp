@@ -21,7 +21,7 @@ namespace forkd::stats {
 // laid out before fork, so the room is fixed: endpoint_count counter sets per
 // entry, of which the app uses as many as its table has rows (app/table.hpp
 // asserts that they fit).
-constexpr std::size_t endpoint_count = 16;
+constexpr std::size_t endpoint_count = 24;
 
 // What /stats and /metrics call an endpoint: "/fib/{n}" and "offload"
 // ("none" for a route without modes). The app hands its labels, in index
