@@ -156,6 +156,10 @@ void Connection::process()
         if (parser_.take_continue())
             out_ += detail::continue_100;
         if (event == Parser::Event::request) {
+            // Whatever the timer waited for has come: the next wait (keepalive
+            // above all) starts afresh once this one is answered, and the
+            // connection leaves the idle queue (it goes to its back then).
+            arm(Wait::none);
             Request& request = parser_.request();
             request.start_ns = uv_hrtime();
             state_ = State::answering;

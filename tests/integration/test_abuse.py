@@ -179,6 +179,7 @@ def test_10000_idle_keepalive_connections_make_way_for_new_clients(forkd):
     # Room was made by closing idle keep-alive connections, a few at a time,
     # and only those: what the abusers saw closed is what /stats counted.
     evicted = seen["closed_by_server"]
+    print(f"10000 idle: {evicted} evicted")
     assert 1 <= evicted <= NORMAL_REQUESTS * 32, seen
     wait_for(lambda: closed(admin_stats(server), "evicted") == evicted, 5,
              f"/stats to count the {evicted} evictions the abusers saw")

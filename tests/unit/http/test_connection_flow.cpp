@@ -229,22 +229,40 @@ TEST_CASE("connection: a peer that reads slowly but steadily is not cut by send_
     Harness h(limits);
     h.run([](int port) {
         Client c(port);
-        int small = 4096;
-        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        c.send(get("/big/1000000"));
-        // Read a slice every 100 ms: the whole response takes far longer
-        // than send_timeout, but output never stalls that long.
+        c.send(get("/big/8000000"));
+        // Read a slice every 5 ms: the whole response takes longer than
+        // send_timeout (more than the socket buffers hold), but output never
+        // stalls that long.
         std::size_t received = 0;
         char buf[65536];
         auto start = std::chrono::steady_clock::now();
-        while (received < 1000000 && std::chrono::steady_clock::now() - start < 20s) {
+        while (received < 8000000 && std::chrono::steady_clock::now() - start < 20s) {
             ssize_t n = recv(c.fd, buf, sizeof buf, 0);
             if (n <= 0)
                 break;
             received += static_cast<std::size_t>(n);
-            std::this_thread::sleep_for(10ms);
+            std::this_thread::sleep_for(5ms);
         }
-        CHECK(received > 1000000);  // the head and all of the body
+        CHECK(received > 8000000);                                // the head and all of the body
+        CHECK(std::chrono::steady_clock::now() - start > 300ms);  // it did outlast send_timeout
     });
     CHECK(h.ctx.closed.send_timeout == 0);
+}
+
+TEST_CASE("connection: the keep-alive timeout counts from the last answer, not the first")
+{
+    Limits limits;
+    limits.keepalive_ms = 1000;
+    Harness h(limits);
+    h.run([](int port) {
+        Client c(port);
+        for (int i = 0; i < 3; ++i) {  // 1.2 s in all, each gap well within keepalive
+            c.send(get("/sync/" + std::to_string(i)));
+            CHECK(c.read().body == "/sync/" + std::to_string(i));
+            if (i < 2)
+                std::this_thread::sleep_for(600ms);
+        }
+        CHECK(c.eof());  // then idle past keepalive
+    });
+    CHECK(h.ctx.closed.keepalive == 1);
 }
