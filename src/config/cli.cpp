@@ -8,6 +8,7 @@
 #include "config/cli.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <variant>
 
 #include <CLI/CLI.hpp>
@@ -65,6 +66,36 @@ const detail::Key& key_named(std::string_view dotted)
     return *key;
 }
 
+// True if `text` is well-formed UTF-8 (no overlongs, surrogates or code
+// points past U+10FFFF) holding no control character (C0, DEL, C1).
+bool printable_utf8(std::string_view text)
+{
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            ++i;
+            continue;
+        }
+        const std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+        if (n == 0 || c > 0xf4 || i + n > text.size())
+            return false;
+        uint32_t cp = c & (0x7f >> n);
+        for (std::size_t k = 1; k < n; ++k) {
+            const auto d = static_cast<unsigned char>(text[i + k]);
+            if ((d & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (d & 0x3f);
+        }
+        const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 // Every flag is taken as text and converted here, so that `-w four` says
 // what a worker count must be instead of CLI11's "Could not convert".
 struct Convert {
@@ -72,7 +103,15 @@ struct Convert {
     const std::string& text;
     CommandLine& cmd;
 
-    void operator()(std::optional<std::string> CommandLine::*member) const { cmd.*member = text; }
+    // Text flags become TOML strings (--check-config prints them): UTF-8
+    // without control characters, as a config file's strings must be.
+    void operator()(std::optional<std::string> CommandLine::*member) const
+    {
+        if (!printable_utf8(text))
+            throw ConfigError(
+                fmt::format("command line: {}: expected UTF-8 text without control characters", row.flag()));
+        cmd.*member = text;
+    }
     template <class Number> void operator()(std::optional<Number> CommandLine::*member) const
     {
         Number value{};

@@ -272,3 +272,13 @@ TEST_CASE("--list-keys is an action, and hidden from --help")
     CHECK(parse_control({"--list-keys"}).action == CommandLine::Action::list_keys);
     CHECK(parse_control({"--help"}).help_text.find("list-keys") == std::string::npos);
 }
+
+TEST_CASE("a text flag must be UTF-8 without control characters, as a file's strings are")
+{
+    CHECK(parse({"-p", "/run/forkd-\xc3\xa4.pid"}).pidfile == "/run/forkd-\xc3\xa4.pid");
+    for (const char* bad :
+         {"/run/\xff.pid", "/run/a\x7f.pid", "/run/a\tb", "/run/\xc0\xaf", "/run/\xed\xa0\x80", "/run/\xc3"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(parse({"-p", bad}), doctest::Contains("-p"), ConfigError);
+    }
+}

@@ -41,8 +41,10 @@ TEST_CASE("takeover: a busy sibling's queued connections are accepted here, an i
     forkd::http::Context ctx;
     ctx.loop = &loop;
     bool draining = false;
-    int accepted = 0;
-    Takeover::Target target{&ctx, 10, &draining, &board.entry(0), &accepted, [](void* n) { ++*static_cast<int*>(n); }};
+    int accepted = 0;  // connections the takeover handed to ctx (its on_opened hook)
+    ctx.owner = &accepted;
+    ctx.on_opened = [](forkd::http::Context& c) noexcept { ++*static_cast<int*>(c.owner); };
+    Takeover::Target target{&ctx, 10, &draining, &board.entry(0)};
     Takeover t({{1, sibling}}, forkd::stats::Scoreboard::attach(board.entry(0)), target);
     REQUIRE(t.start() == 0);
 
