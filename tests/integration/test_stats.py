@@ -153,16 +153,23 @@ def test_counters_match_the_requests_sent(forkd):
 
 
 def test_latency_percentiles_of_a_known_sleep(forkd):
+    # The histogram against the server's own per-request figures: every
+    # percentile lies between the shortest and the longest X-Process-Time
+    # the answers carried (within the histogram's 3 %), and none is below
+    # the 40 ms the timer waits. How long a busy machine took is no bound.
     server = forkd()
+    took_ms = []
     for _ in range(10):
-        status, _, _ = server.get("/sleep/40")
+        status, headers, _ = server.get("/sleep/40")
         assert status == 200
+        took_ms.append(float(headers["X-Process-Time"]) * 1000)
     e = endpoint(stats(server), "/sleep/{ms}", "timer")
     assert e["requests"] == 10
+    assert min(took_ms) >= 40 * 0.999, took_ms
     for q in ("p50", "p95", "p99"):
-        # A 40 ms timer, within the histogram's 3 % and the loop's timer slack.
-        assert 40 * 0.97 <= e["latency_ms"][q] <= 60, e
-    assert e["latency_ms"]["max"] >= e["latency_ms"]["p99"]
+        assert 40 * 0.97 <= e["latency_ms"][q], e
+        assert min(took_ms) * 0.97 <= e["latency_ms"][q] <= max(took_ms) * 1.03, (e, took_ms)
+    assert e["latency_ms"]["p50"] <= e["latency_ms"]["p95"] <= e["latency_ms"]["p99"] <= e["latency_ms"]["max"]
 
 
 def test_in_flight_and_offload_gauges(forkd):

@@ -26,29 +26,6 @@
 using forkd::http::Limits;
 using forkd::http::Parser;
 
-// Every allocation of this test binary is counted, so that a test can say
-// that the parser's hot path (the checks of http/validate.cpp included)
-// allocates nothing per request.
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size))
-        return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
-
 namespace {
 
 std::string read_file(const std::filesystem::path& path)
@@ -411,7 +388,8 @@ TEST_CASE("parser: a warmed-up parser allocates nothing per request, checks incl
         }
     };
     run(2);  // the strings grow to their working size
-    std::size_t before = allocations.load();
+    // The checks of http/validate.cpp included: nothing per request.
+    const uint64_t before = forkd_test::allocations();
     run(100);
-    CHECK(allocations.load() == before);
+    CHECK(forkd_test::allocations() == before);
 }
