@@ -88,7 +88,10 @@ int ask_master(const std::string& path, const std::string& request, double timeo
             if (const std::optional<ReplyLine> reply = parse_reply(text.substr(0, end)); reply && reply->final)
                 return relay(text.substr(0, end));
         }
-        return fail(control_no_master, fmt::format("sending to {}: {}", path, std::strerror(error)));
+        // Connected, so a master was there: it hung up before the request.
+        return fail(control_failed, fmt::format("the master closed the connection before the request was sent ({}: "
+                                                "{}; see its log)",
+                                                path, std::strerror(error)));
     }
 
     const Clock::time_point deadline =

@@ -26,7 +26,7 @@ ALL_BUSY_LINE = "every worker is busy"
 
 def steering_config(**extra):
     config = {"workers": 2, "threads": 2, "busy_after_ms": 20, "log": {"level": "debug"},
-              "endpoints": {"fib_max_n": 45}}
+              "endpoints": {"fib_max_n": 50}}
     config.update(extra)
     return config
 
@@ -76,8 +76,8 @@ def hello_on_new_connection(server):
 @pytest.fixture(scope="module")
 def hog_n(module_forkd):
     """F(n) that takes about 2 s offloaded on this host (calibrated once per file)."""
-    server = module_forkd(config={"workers": 1, "threads": 1, "endpoints": {"fib_max_n": 45}})
-    n, _ = calibrate_fib(server, target_s=2.0)
+    server = module_forkd(config={"workers": 1, "threads": 1, "endpoints": {"fib_max_n": 50}})
+    n, _ = calibrate_fib(server, target_s=2.0, n_max=50)
     return n
 
 
