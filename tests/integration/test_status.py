@@ -184,7 +184,9 @@ def page(browser):
 
 # What the tests read of the rendered page: plain data from the DOM.
 READ_PAGE = """(() => {
-  if (!document.getElementById('chart-rps')) return { reads: 0 };  // not loaded yet
+  // Not loaded yet (the document is parsed while this runs): read again.
+  if (document.readyState !== 'complete' || !document.getElementById('chart-rps') ||
+      !document.getElementById('chart-p95')) return { reads: 0 };
   const text = (sel) => { const el = document.querySelector(sel); return el ? el.textContent : null; };
   const rows = [...document.querySelectorAll('#workers tbody tr')].map((tr) => {
     const cells = {};
