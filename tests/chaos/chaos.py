@@ -85,6 +85,20 @@ def children_of(pid):
     return sorted(found)
 
 
+def wait_stopped(pid, limit_s=2.0):
+    """Wait (bounded) until /proc shows pid stopped (T) or gone."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return
+        if state in ("T", "t", "Z", "X"):
+            return
+        time.sleep(0.001)
+
+
 def client_ports_of(pid, server_port):
     """The client-side ports of the TCP connections that pid holds to server_port
     (its accepted sockets, found by inode in its own network namespace)."""
@@ -342,6 +356,10 @@ class Operator:
                 os.kill(pid, signal.SIGSTOP)
             except ProcessLookupError:
                 return False  # it exited by itself meanwhile (a retired worker)
+            # kill() returns before the worker has stopped: on the other
+            # core it may still accept a connection. Read its ports only once
+            # /proc says it is stopped.
+            wait_stopped(pid)
             stopped_at = time.monotonic()
             ports = client_ports_of(pid, server.port)
             try:
