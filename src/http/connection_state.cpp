@@ -153,8 +153,10 @@ void Connection::process()
         std::size_t used = 0;
         Parser::Event event = parser_.feed(in_.data() + pos, in_.size() - pos, used);
         pos += used;
-        if (parser_.take_continue())
+        if (parser_.take_continue()) {
             out_ += detail::continue_100;
+            ctx_.bytes_out += detail::continue_100.size();  // sent, though no response counts it
+        }
         if (event == Parser::Event::request) {
             // Whatever the timer waited for has come: the next wait (keepalive
             // above all) starts afresh once this one is answered, and the
