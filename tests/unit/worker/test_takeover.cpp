@@ -8,8 +8,8 @@
 #include <uv.h>
 
 #include "http/connection.hpp"
-#include "loopback.hpp"
 #include "stats/scoreboard.hpp"
+#include "tests/unit/loopback.hpp"
 #include "worker/takeover.hpp"
 
 using forkd::worker::Takeover;
