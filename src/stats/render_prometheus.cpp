@@ -147,22 +147,20 @@ void request_families(Writer& out, const Snapshot& snap, EndpointLabels endpoint
     for (const SlotSnapshot& s : snap.slots)
         out.sample("forkd_sent_bytes_total", worker_label(s.slot), s.counters.bytes_out);
 
-    out.family("forkd_connections_closed_total", "counter",
-               "Connections the server closed by its own limits, by worker slot and reason.");
-    for (const SlotSnapshot& s : snap.slots) {
-        for (std::size_t i = 0; i < closed_reason_count; ++i)
-            out.sample("forkd_connections_closed_total",
-                       fmt::format("worker=\"{}\",reason=\"{}\"", s.slot, closed_reasons[i]),
-                       s.counters.connections.closed[i]);
-    }
-    out.family("forkd_connections_refused_total", "counter",
-               "Connections refused because accept() failed (out of file descriptors), by worker slot and reason.");
-    for (const SlotSnapshot& s : snap.slots) {
-        for (std::size_t i = 0; i < refused_reason_count; ++i)
-            out.sample("forkd_connections_refused_total",
-                       fmt::format("worker=\"{}\",reason=\"{}\"", s.slot, refused_reasons[i]),
-                       s.counters.connections.refused[i]);
-    }
+    // One counter per slot and reason, from the reason names and the slot's counts.
+    auto by_reason = [&](const char* name, const char* help, const auto& reasons, auto counts) {
+        out.family(name, "counter", help);
+        for (const SlotSnapshot& s : snap.slots) {
+            for (std::size_t i = 0; i < std::size(reasons); ++i)
+                out.sample(name, fmt::format("worker=\"{}\",reason=\"{}\"", s.slot, reasons[i]), counts(s)[i]);
+        }
+    };
+    by_reason("forkd_connections_closed_total",
+              "Connections the server closed by its own limits, by worker slot and reason.", closed_reasons,
+              [](const SlotSnapshot& s) { return s.counters.connections.closed; });
+    by_reason("forkd_connections_refused_total",
+              "Connections refused because accept() failed (out of file descriptors), by worker slot and reason.",
+              refused_reasons, [](const SlotSnapshot& s) { return s.counters.connections.refused; });
 }
 
 // Busy steering (master/steering.cpp, worker/takeover.cpp), per slot.
