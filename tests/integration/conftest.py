@@ -173,7 +173,7 @@ def same_process_alive(pid, starttime):
     return bool(stat) and stat[0] != "Z" and stat[2] == starttime
 
 
-def calibrate_fib(server, target_s=0.3, n_max=45):
+def calibrate_fib(server, target_s=0.3, n_max=50):
     """The smallest n whose offloaded F(n) takes >= target_s on this host, and
     its time (needs threads > 0 and fib_max_n >= n_max)."""
     for n in range(28, n_max + 1):

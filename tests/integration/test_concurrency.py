@@ -59,7 +59,7 @@ def test_offload_modes_answer_503_without_threads(forkd):
 
 @pytest.fixture
 def fib_server(forkd):
-    return forkd(config={"workers": 1, "threads": 2, "endpoints": {"fib_max_n": 45}})
+    return forkd(config={"workers": 1, "threads": 2, "endpoints": {"fib_max_n": 50}})
 
 
 def offload_gauges(server):

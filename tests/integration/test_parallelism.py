@@ -31,7 +31,7 @@ def two_free_cores():
 
 
 def test_two_offloaded_fibs_take_less_than_twice_one(forkd):
-    server = forkd(config={"workers": 1, "threads": 2, "endpoints": {"fib_max_n": 45}})
+    server = forkd(config={"workers": 1, "threads": 2, "endpoints": {"fib_max_n": 50}})
     n, _ = calibrate_fib(server)
     shares = two_free_cores()
     if min(shares) < 0.85:
