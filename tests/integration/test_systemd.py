@@ -70,28 +70,38 @@ def test_socket_activation_adopts_listen_fds(tmp_path):
         listener.close()  # only forkd holds it now
 
         def stats_via_socket():
+            """/stats from whichever worker accepts; None if that one does not
+            answer within a second (it is the blocked one: try again)."""
             with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
                 c.sendall(b"GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                c.settimeout(1)
                 data = b""
-                while chunk := c.recv(65536):
-                    data += chunk
+                try:
+                    while chunk := c.recv(65536):
+                        data += chunk
+                except socket.timeout:
+                    return None
             head, _, body = data.partition(b"\r\n\r\n")
             assert b" 200 " in head.split(b"\r\n")[0], data
             return json.loads(body)
 
         # Whichever worker takes this connection is stuck in a blocking
-        # sleep for 3 s; a connection made meanwhile can only be accepted by
-        # the other one. /stats from that one shows both: itself serving and
-        # its sibling with the blocked request in flight. (Asking until two
-        # pids answer would depend on how the kernel wakes the two.)
+        # sleep; a connection made meanwhile can only be served by the other
+        # one. /stats from that one shows both: itself serving and its
+        # sibling with the blocked request in flight. The sleep is far longer
+        # than the wait, so the condition holds for the whole wait however
+        # slow the machine; a /stats connection the blocked worker took
+        # (accepted in the same turn as the blocked one) is abandoned.
         with socket.create_connection(("127.0.0.1", port), timeout=5) as blocked:
-            blocked.sendall(b"GET /sleep/3000?mode=block HTTP/1.1\r\nHost: t\r\n\r\n")
+            blocked.sendall(b"GET /sleep/20000?mode=block HTTP/1.1\r\nHost: t\r\n\r\n")
 
             def both_served():
                 doc = stats_via_socket()
+                if doc is None:
+                    return None
                 others = [w for w in doc["workers"] if w["pid"] != doc["served_by"]["pid"]]
                 return doc if any(w["in_flight"] >= 1 for w in others) else None
-            doc = wait_for(both_served, 2.5, "a /stats answer while the other worker is blocked")
+            doc = wait_for(both_served, 15, "a /stats answer while the other worker is blocked")
         assert len(doc["workers"]) == 2, doc["workers"]
     finally:
         proc.send_signal(signal.SIGTERM)
