@@ -196,6 +196,7 @@ private:
     void flush();
     void set_reading(bool on);
     void arm(Wait wait, bool restart = false);
+    void start_timer(uint64_t ms);
     void shutdown_and_linger();
 
     bool closed() const { return state_ == State::orphaned || state_ == State::closing; }
@@ -213,7 +214,9 @@ private:
     QueueLinks idle_links_;  // ctx_.idle, while wait_ is Wait::idle
     QueueLinks turn_links_;  // ctx_.turns, while state_ is State::queued
     uv_tcp_t tcp_;
-    uv_timer_t timer_;  // header timeout or keep-alive timeout
+    uv_timer_t timer_;        // the deadline of wait_, lazily (arm())
+    uint64_t deadline_ = 0;   // loop time (ms) when wait_ ends; 0: none
+    uint64_t armed_for_ = 0;  // loop time (ms) timer_ was last started to fire at
     uv_write_t write_req_;
     uv_shutdown_t shutdown_req_;
     Parser parser_;

@@ -102,6 +102,15 @@ struct ConnectionCallbacks {
     {
         Connection& c = of(timer->data);
         Wait wait = c.wait_;
+        // The timer is lazy (see arm()): it may fire for a wait that has
+        // ended or been pushed back since. Nothing to do, or wait the rest.
+        if (wait == Wait::none || c.deadline_ == 0)
+            return;
+        const uint64_t now = uv_now(timer->loop);
+        if (now < c.deadline_) {
+            c.start_timer(c.deadline_ - now);
+            return;
+        }
         if (wait == Wait::write) {
             // send_timeout counts from the last progress: libuv reports a
             // uv_write only once it is complete, so a reader that takes a
@@ -220,8 +229,14 @@ void Connection::set_wait(Wait wait)
         ctx_.on_idle(ctx_);
 }
 
-// Start (or stop) the one timer for what the connection now waits for. The
-// head timer is not restarted while the head is still arriving: it is absolute.
+// Set the one deadline for what the connection now waits for. The head
+// timer is not restarted while the head is still arriving: it is absolute.
+//
+// The uv timer is lazy, as nginx's are: a wait that ends, or a deadline
+// pushed later (the keep-alive wait after every answer), changes only
+// deadline_, and the timer, when it fires, waits out the rest. Only a
+// deadline earlier than the armed one restarts it. A keep-alive connection
+// thus costs no timer-heap work per request, only a wake-up per keepalive.
 void Connection::arm(Wait wait, bool restart)
 {
     if (closed() || (wait == wait_ && !restart))
@@ -242,12 +257,20 @@ void Connection::arm(Wait wait, bool restart)
     case Wait::linger: ms = detail::linger_ms; break;
     }
     if (ms == 0) {
-        uv_timer_stop(&timer_);  // cannot fail on an initialised timer
+        deadline_ = 0;  // nothing to wait for, or a limit of 0: the timer, if armed, finds no deadline
         return;
     }
+    deadline_ = uv_now(timer_.loop) + ms;
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)) || deadline_ < armed_for_)
+        start_timer(ms);
+}
+
+void Connection::start_timer(uint64_t ms)
+{
     int rc = uv_timer_start(&timer_, ConnectionCallbacks::on_timer, ms, 0);
     if (rc != 0)
         spdlog::warn("http: uv_timer_start: {}", uv_err_name(rc));
+    armed_for_ = uv_now(timer_.loop) + ms;
 }
 
 // Everything is written: send FIN, then read and discard until the peer

@@ -249,6 +249,51 @@ TEST_CASE("connection: a peer that reads slowly but steadily is not cut by send_
     CHECK(h.ctx.closed.send_timeout == 0);
 }
 
+// The loop times (ms) at which the loop's active timers due in `min_ms` or
+// more fire: the connections' timers, as armed in libuv.
+static std::vector<uint64_t> long_timers_due(uv_loop_t* loop, uint64_t min_ms)
+{
+    struct Walk {
+        std::vector<uint64_t> due;
+        uint64_t min_ms;
+    } walk{{}, min_ms};
+    uv_walk(
+        loop,
+        [](uv_handle_t* handle, void* arg) {
+            auto* w = static_cast<Walk*>(arg);
+            if (handle->type != UV_TIMER || !uv_is_active(handle))
+                return;
+            const uint64_t in = uv_timer_get_due_in(reinterpret_cast<uv_timer_t*>(handle));
+            if (in >= w->min_ms)
+                w->due.push_back(uv_now(handle->loop) + in);
+        },
+        &walk);
+    return walk.due;
+}
+
+TEST_CASE("connection: keep-alive answers do not restart the timer; its deadline moves lazily")
+{
+    Limits limits;
+    limits.keepalive_ms = 60000;
+    Harness h(limits);
+    h.run([&h](int port) {
+        Client c(port);
+        c.send(get("/sync/first"));
+        CHECK(c.read().status == 200);
+        std::vector<uint64_t> first;
+        h.on_loop([&] { first = long_timers_due(&h.loop, 1000); });
+        REQUIRE(first.size() == 1);  // this connection's, armed at accept (header_timeout, 10 s)
+        for (int i = 0; i < 20; ++i) {
+            std::this_thread::sleep_for(3ms);  // the loop's clock moves on between answers
+            c.send(get("/sync/" + std::to_string(i)));
+            CHECK(c.read().status == 200);
+        }
+        std::vector<uint64_t> after;
+        h.on_loop([&] { after = long_timers_due(&h.loop, 1000); });
+        CHECK(after == first);  // 20 answers later, still armed as it was: only the deadline moved
+    });
+}
+
 TEST_CASE("connection: the keep-alive timeout counts from the last answer, not the first")
 {
     Limits limits;
