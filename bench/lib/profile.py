@@ -150,6 +150,7 @@ def main():
         args.conns = 8 if args.what == "instructions" else 64
     out_dir = Path(args.out or tempfile.mkdtemp(prefix="forkd-profile-"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.chmod(0o755)  # mkdtemp's 0700 would keep nginx's worker (nobody) out of its run dir
     results = []
     for kind in args.servers.split(","):
         result = instructions(kind, args, out_dir) if args.what == "instructions" else cpu(kind, args, out_dir)
