@@ -45,6 +45,11 @@ void Accounting::watch(const http::Context& ctx)
 void Accounting::request_taken(const http::Request& request, uint64_t now_ms)
 {
     entry_->in_flight.store(entry_->in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    loop_busy_with(request, now_ms);
+}
+
+void Accounting::loop_busy_with(const http::Request& request, uint64_t now_ms)
+{
     // Tell the master's watchdog what the loop is doing until it returns to
     // the loop (inline work, a blocking sleep): the request it will name.
     // The text stays in the entry between requests (loop_free() clears only

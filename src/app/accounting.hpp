@@ -46,6 +46,8 @@ public:
 
     // A request was taken (in flight; the loop is busy with it until loop_free()).
     void request_taken(const http::Request& request, uint64_t now_ms);
+    // The loop is busy with `request` (taken earlier, deferred) until loop_free().
+    void loop_busy_with(const http::Request& request, uint64_t now_ms);
     void loop_free();
     // Its answer was handed to the connection (no longer in flight).
     void request_answered();

@@ -51,6 +51,27 @@ void App::on_request(http::Connection& conn, const http::Request& request) noexc
     answer(conn, endpoint, std::move(now));
 }
 
+void App::resume(http::Connection& conn, std::size_t endpoint, uint64_t param) noexcept
+{
+    // The loop takes the request now: for the watchdog and busy steering,
+    // and for X-Process-Time (as in the seeds: the time the loop spent on
+    // it, not the time it waited behind other blocking work).
+    conn.restart_clock();
+    accounting_.loop_busy_with(conn.request(), uv_now(loop_));
+    struct LoopFree {
+        Accounting& accounting;
+        ~LoopFree() { accounting.loop_free(); }
+    } loop_free{accounting_};
+    http::Response now;
+    try {
+        if (!run_here(conn, endpoint, param, now))
+            return;  // a timer answers
+    } catch (...) {
+        now = out_of_memory_response();
+    }
+    answer(conn, endpoint, std::move(now));
+}
+
 void App::answer(http::Connection& conn, std::size_t endpoint, http::Response&& response) noexcept
 {
     accounting_.request_answered();

@@ -38,8 +38,10 @@ public:
 
     // Send one answer of `endpoint` (a table row, or other_endpoint).
     void answer(http::Connection& conn, std::size_t endpoint, http::Response&& response) noexcept override;
+    // A Place::loop_last request's turn: do its work on the loop now.
+    void resume(http::Connection& conn, std::size_t endpoint, uint64_t param) noexcept override;
 
-    // Answer every request still waiting on an app timer now with a 503 (see
+    // Answer every request still waiting on an app timer (or deferred) now with a 503 (see
     // Timers::cancel). Jobs on the pool cannot be cancelled; Pool::close()
     // finishes them.
     std::size_t cancel_timers() noexcept { return timers_.cancel(); }
@@ -49,6 +51,7 @@ private:
     // Do what `plan` says (dispatch.cpp). true: answer `now` at once; false:
     // a timer or a job answers.
     bool run(http::Connection& conn, Plan& plan, http::Response& now);
+    bool run_here(http::Connection& conn, std::size_t endpoint, uint64_t param, http::Response& now);
     // The rows the app answers from its own state (Place::app).
     http::Response page(const http::Connection& conn, Route route) const;
     bool peer_allowed(const http::Connection& conn) const;

@@ -1,7 +1,8 @@
 // app/dispatch.cpp: running a plan where its table row says (App::run).
 //
-// Owns the meaning of the table's Place and Wait columns: work on the loop,
-// on the pool (jobs.cpp), or from the app's own state; then answer at once,
+// Owns the meaning of the table's Place and Wait columns: work on the loop
+// (now, or at the end of the loop turn), on the pool (jobs.cpp), or from the
+// app's own state; then answer at once,
 // after a uv timer (timers.cpp), or after a blocking sleep where the work
 // ran. Must not look at a route or a mode by name: the row says it all.
 #include "app/app.hpp"
@@ -22,9 +23,17 @@ bool App::run(http::Connection& conn, Plan& p, http::Response& now)
     switch (row.place) {
     case Place::app: now = page(conn, row.route); return true;
     case Place::offload: return submit_job(pool_, *this, timers_, conn, p.endpoint, p.param, now);
+    case Place::loop_last: return timers_.defer(conn, p.endpoint, p.param, now);  // resume() runs it
     case Place::loop: break;
     }
-    Work work = row.handler(p.param);
+    return run_here(conn, p.endpoint, p.param, now);
+}
+
+// The work of a loop row, on the loop, now.
+bool App::run_here(http::Connection& conn, std::size_t endpoint, uint64_t param, http::Response& now)
+{
+    const EndpointRow& row = endpoint_table[endpoint];
+    Work work = row.handler(param);
     switch (row.wait) {
     case Wait::none: break;
     case Wait::block:
@@ -32,7 +41,7 @@ bool App::run(http::Connection& conn, Plan& p, http::Response& now)
         // waits too (seed 002's time.sleep in an async def, seed 000's baseline).
         sleep_blocking_ns(work.wait_ns);
         break;
-    case Wait::timer: return timers_.start(conn, p.endpoint, timer_ms(work.wait_ns), std::move(work.response), now);
+    case Wait::timer: return timers_.start(conn, endpoint, timer_ms(work.wait_ns), std::move(work.response), now);
     }
     now = std::move(work.response);
     return true;

@@ -53,9 +53,12 @@ inline constexpr auto route_table = std::to_array<RouteRow>({
 
 // Where a mode computes its answer.
 enum class Place : uint8_t {
-    loop,     // on the event loop (async def): the worker does nothing else meanwhile
-    offload,  // on an offload thread (a plain def); 503 when threads = 0
-    app,      // from the app's own state on the loop (health, the scoreboard)
+    loop,       // on the event loop, at once: cheap work
+    loop_last,  // on the event loop (async def), holding it: the worker does nothing else meanwhile;
+                // run once the rest of this loop turn has (Timers::defer), so that requests that
+                // arrived with it are not held behind it
+    offload,    // on an offload thread (a plain def); 503 when threads = 0
+    app,        // from the app's own state on the loop (health, the scoreboard)
 };
 
 // What follows the computation before the answer goes out (Work::wait_ns long).
@@ -80,12 +83,12 @@ inline constexpr auto endpoint_table = std::to_array<EndpointRow>({
     {Route::hello, "offload", Place::offload, Wait::none, &hello_work},
     {Route::sleep, "timer", Place::loop, Wait::timer, &sleep_work},
     {Route::sleep, "offload", Place::offload, Wait::block, &sleep_work},
-    {Route::sleep, "block", Place::loop, Wait::block, &sleep_work},
+    {Route::sleep, "block", Place::loop_last, Wait::block, &sleep_work},
     {Route::fib, "offload", Place::offload, Wait::none, &fib_work},
-    {Route::fib, "inline", Place::loop, Wait::none, &fib_work},
+    {Route::fib, "inline", Place::loop_last, Wait::none, &fib_work},
     {Route::fibo_sleep, "par", Place::offload, Wait::timer, &fibo_sleep_work},
-    {Route::fibo_sleep, "async", Place::loop, Wait::timer, &fibo_sleep_work},
-    {Route::fibo_sleep, "baseline", Place::loop, Wait::block, &fibo_sleep_work},
+    {Route::fibo_sleep, "async", Place::loop_last, Wait::timer, &fibo_sleep_work},
+    {Route::fibo_sleep, "baseline", Place::loop_last, Wait::block, &fibo_sleep_work},
     {Route::fibo_sleep, "offload", Place::offload, Wait::block, &fibo_sleep_work},
     {Route::healthz, "", Place::app, Wait::none, nullptr},
     {Route::stats, "", Place::app, Wait::none, nullptr},

@@ -126,7 +126,13 @@ int Connection::start()
         return UV_EIO;
     if (ctx_.on_opened != nullptr)
         ctx_.on_opened(ctx_);
+    read_now();
     return 0;
+}
+
+void Connection::restart_clock()
+{
+    parser_.request().start_ns = uv_hrtime();
 }
 
 bool Connection::idle() const

@@ -160,6 +160,10 @@ public:
     // stats.allow and the access log). false if it could not be read then.
     bool peer(struct sockaddr_storage& out) const;
     const Request& request() const { return parser_.request(); }
+    // The handler takes up the request only now (work it deferred to the
+    // end of the loop turn): X-Process-Time and the latency count from here,
+    // as they would had the request been read now.
+    void restart_clock();
     Context& context() const { return ctx_; }
     uint64_t requests_served() const { return requests_served_; }
 
@@ -195,6 +199,7 @@ private:
     void set_wait(Wait wait);
     void flush();
     void set_reading(bool on);
+    void read_now();
     void arm(Wait wait, bool restart = false);
     void start_timer(uint64_t ms);
     void shutdown_and_linger();

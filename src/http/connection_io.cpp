@@ -9,7 +9,10 @@
 // connection_state.cpp. Every libuv result is checked and logged once, here.
 #include "http/connection.hpp"
 
+#include <cerrno>
+
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "http/connection_detail.hpp"
 
@@ -213,6 +216,31 @@ void Connection::set_reading(bool on)
         }
     }
     reading_ = on;
+}
+
+// A connection just accepted reads once, at once: a client sends its request
+// right behind the handshake, so it is usually here already. Serving it in
+// this loop turn saves one (epoll would report it only in the next) and keeps
+// it from waiting behind work that holds the loop at the end of this turn
+// (app/'s Place::loop_last). Nothing there yet: epoll tells, as always.
+void Connection::read_now()
+{
+    uv_os_fd_t fd = -1;
+    if (!reading_ || uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0)
+        return;
+    uv_buf_t buf;
+    ConnectionCallbacks::on_alloc(nullptr, 0, &buf);
+    ssize_t n = 0;
+    do {
+        n = ::recv(fd, buf.base, buf.len, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n < 0)
+        n = uv_translate_sys_error(errno);
+    else if (n == 0)
+        n = UV_EOF;
+    ConnectionCallbacks::on_read(reinterpret_cast<uv_stream_t*>(&tcp_), n, &buf);
 }
 
 // What the timer waits for; a connection waiting for its next request is in

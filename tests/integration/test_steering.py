@@ -11,6 +11,7 @@ hog (so the test shows the mechanism, not luck); with every worker busy
 connections go to all of them and are served once one is free.
 """
 
+import selectors
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import calibrate_fib, wait_for
-from rawhttp import fire_together, get_request
+from rawhttp import fire_together, get_request, parse_response
 
 BUSY_LINE = "is busy: new connections go to"
 ALL_BUSY_LINE = "every worker is busy"
@@ -159,3 +160,59 @@ def test_every_worker_busy_falls_back_to_all(forkd, hog_n):
     second.finish()
     status, _, stats = server.get_json("/stats")
     assert [s["busy_episodes"] >= 1 for s in stats["slots"]] == [True, True], stats["slots"]
+
+
+# ---------------------------------------------------------------- one worker: the loop turn
+
+def first_to_answer(conns, timeout=60):
+    """Index of the first of `conns` (RawConnection, each sent one request)
+    whose complete response arrives; the others are left unread."""
+    selector = selectors.DefaultSelector()
+    for i, c in enumerate(conns):
+        c.sock.setblocking(False)
+        selector.register(c.sock, selectors.EVENT_READ, i)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=deadline - time.monotonic()):
+                c = conns[key.data]
+                chunk = c.sock.recv(65536)
+                c.buf += chunk
+                if not chunk or parse_response(c.buf):
+                    return key.data
+    finally:
+        selector.close()
+        for c in conns:
+            c.sock.setblocking(True)
+    pytest.fail(f"no answer within {timeout} s")
+
+
+@pytest.mark.parametrize("late", ["keep-alive", "new connection"])
+def test_work_that_holds_the_loop_waits_for_the_rest_of_its_turn(forkd, late):
+    # One worker, so nothing can steer: what is shown is the order inside its
+    # loop. While /sleep?mode=block holds the loop, a hog (another blocking
+    # sleep, far longer) and then a /hello arrive: the /hello on a keep-alive
+    # connection (read in the same turn as the hog) or on a new connection
+    # (accepted in that turn; read at accept). The hog is deferred to the
+    # end of the turn, so the /hello is answered first, not after it.
+    server = forkd(config={"workers": 1, "busy_after_ms": 20, "log": {"level": "debug"},
+                           "endpoints": {"sleep_max_ms": 60000}})
+    hog = server.connect()
+    hello = server.connect() if late == "keep-alive" else None
+    for c in (hog, hello):
+        if c is not None:  # accepted and idle before the loop is held
+            c.send(get_request("/hello"))
+            assert c.read_response().status == 200
+    with server.connect() as holder:
+        holder.send(get_request("/sleep/1500?mode=block"))
+        # Held: what comes now reaches the loop together, once it is back.
+        wait_for(lambda: "worker 0 is busy" in server.log_text(), 10, "the master to see the loop held")
+        hog.send(get_request("/sleep/4000?mode=block"))
+        if hello is None:
+            hello = server.connect()
+        hello.send(get_request("/hello"))
+        assert first_to_answer([hog, hello]) == 1, "the /hello waited for the hog"
+        assert parse_response(hello.buf)[0].status == 200
+        assert holder.read_response(timeout=60).status == 200
+    hog.close()
+    hello.close()

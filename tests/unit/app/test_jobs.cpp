@@ -30,6 +30,11 @@ struct JobHandler final : http::Handler, app::Responder {
     {
     }
 
+    void resume(http::Connection&, std::size_t, uint64_t) noexcept override
+    {
+        FAIL("nothing is deferred: every row goes to the pool here");
+    }
+
     void on_request(http::Connection& conn, const http::Request& request) noexcept override
     {
         app::Plan p = app::plan(request, settings);

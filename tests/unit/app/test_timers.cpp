@@ -16,21 +16,44 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Answers GET /wait/<ms> after ms through Timers, as endpoint 7.
+// Answers GET /wait/<ms> after ms through Timers, as endpoint 7; GET
+// /defer/<n> is deferred (endpoint 9) and answered "resumed <n>" by resume().
 struct WaitHandler final : http::Handler, app::Responder {
     app::Timers timers;
     std::vector<uint32_t> tags;  // from on_response, in order
+    const uint64_t* loop_turns = nullptr;
+    uint64_t deferred_in_turn = 0, resumed_in_turn = 0;
+    int resumed = 0;
 
     explicit WaitHandler(uv_loop_t* loop) : timers(loop, *this) { }
 
     void on_request(http::Connection& conn, const http::Request& request) noexcept override
     {
+        http::Response now;
+        if (request.path == "/defer-then-cancel") {  // a worker stopping at once
+            if (!timers.defer(conn, 9, 1, now))
+                timers.cancel();
+            return;
+        }
+        if (request.path.starts_with("/defer/")) {
+            deferred_in_turn = *loop_turns;
+            if (timers.defer(conn, 9, std::stoull(std::string(request.path.substr(7))), now))
+                conn.respond(std::move(now));
+            return;
+        }
         http::Response response;
         response.body = std::string(request.target);
-        http::Response now;
         const uint64_t ms = std::stoull(std::string(request.path.substr(6)));
         if (timers.start(conn, 7, ms, std::move(response), now))
             conn.respond(std::move(now));
+    }
+    void resume(http::Connection& conn, std::size_t endpoint, uint64_t param) noexcept override
+    {
+        ++resumed;
+        resumed_in_turn = *loop_turns;
+        http::Response response;
+        response.body = "resumed " + std::to_string(param);
+        answer(conn, endpoint, std::move(response));
     }
     void answer(http::Connection& conn, std::size_t endpoint, http::Response&& response) noexcept override
     {
@@ -66,10 +89,29 @@ TEST_CASE("timers: each answer goes out after its delay, the shorter first, with
     CHECK(handler.timers.pending() == 0);
 }
 
+TEST_CASE("timers: a deferred request is resumed with its parameter after the loop turn it came in")
+{
+    forkd_test::Harness h;
+    WaitHandler handler(&h.loop);
+    handler.loop_turns = &h.turns;
+    h.ctx.handler = &handler;
+    h.run([](int port) {
+        forkd_test::Client c(port);
+        c.send(forkd_test::get("/defer/42"));
+        CHECK(c.read().body == "resumed 42");
+    });
+    // The check that counts turns runs after each turn's I/O: the request
+    // came in turn k, the resume ran in turn k + 1, after that I/O was done.
+    CHECK(handler.resumed_in_turn == handler.deferred_in_turn + 1);
+    CHECK(handler.tags == std::vector<uint32_t>{app::tag_of(9)});
+    CHECK(handler.timers.pending() == 0);
+}
+
 TEST_CASE("timers: cancel() answers every waiting request with 503")
 {
     forkd_test::Harness h;
     WaitHandler handler(&h.loop);
+    handler.loop_turns = &h.turns;
     h.ctx.handler = &handler;
     uv_timer_t watch{};
     REQUIRE(uv_timer_init(&h.loop, &watch) == 0);
@@ -97,4 +139,19 @@ TEST_CASE("timers: cancel() answers every waiting request with 503")
         }
     });
     CHECK(handler.tags.size() == 2);
+}
+
+TEST_CASE("timers: cancel() answers a deferred request with 503; it is never resumed")
+{
+    forkd_test::Harness h;
+    WaitHandler handler(&h.loop);
+    handler.loop_turns = &h.turns;
+    h.ctx.handler = &handler;
+    h.run([](int port) {
+        forkd_test::Client c(port);
+        c.send(forkd_test::get("/defer-then-cancel"));
+        CHECK(c.read().status == 503);
+    });
+    CHECK(handler.resumed == 0);
+    CHECK(handler.tags == std::vector<uint32_t>{app::tag_of(9)});
 }
