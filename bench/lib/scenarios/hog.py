@@ -49,6 +49,27 @@ def calibrate(measure, url_of, first, last):
     return last
 
 
+AFTER_HOG_MS = 50  # detection (busy_after_ms = 20, checked every 5 ms) and the client's own jitter
+
+
+def slow_hellos(found):
+    """Over the rounds of one case: /hello over 100 ms; those of them that started
+    AFTER_HOG_MS or more after the hog was sent; the longest /hello started that late."""
+    slow = slow_after = 0
+    longest_after = 0.0
+    for r in found:
+        hog_at = r["hog"]["start_s"] if r["hog"] else None
+        for path, start, end, ok in r["requests"]:
+            if path != "/hello":
+                continue
+            ms = (end - start) * 1000
+            slow += ms > 100
+            if hog_at is not None and start >= hog_at + AFTER_HOG_MS / 1000:
+                slow_after += ms > 100
+                longest_after = max(longest_after, ms)
+    return slow, slow_after, longest_after
+
+
 def run_client(server, hog_path, duration_s):
     argv = [PYTHON, str(CLIENT), server.url(""), hog_path, str(CLIENTS), str(duration_s)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 180)
@@ -144,14 +165,21 @@ def run(ctx):
     by = {r["case"]: r for r in results}
     steer, ref = by[cases[0][0]], by[cases[2][0]]
     ratio = steer["hello_rps"] / ref["hello_rps"] if ref["hello_rps"] else 0.0
+    slow, slow_after, longest_after = slow_hellos(runs[cases[0][0]])
     met = ratio >= 0.9 and steer["hello_max_ms"] < 100 and steer["hello_errors"] + steer["sleep_errors"] == 0
     s.table("done when: steering on vs the offloaded reference",
             ["/hello req/s steering on", "offloaded", "ratio (target >= 0.90)", "longest /hello ms (< 100)",
-             "errors", "verdict"],
+             "/hello over 100 ms (all rounds)", f"of them started >= {AFTER_HOG_MS} ms after the hog",
+             f"longest of those started >= {AFTER_HOG_MS} ms after", "errors", "verdict"],
             [[fmt(steer["hello_rps"], ".0f"), fmt(ref["hello_rps"], ".0f"), fmt(ratio, ".2f"),
-              fmt(steer["hello_max_ms"], ".0f"), str(steer["hello_errors"] + steer["sleep_errors"]),
-              "met" if met else "NOT met"]], summary=True)
-    ctx.metrics["hog"] = {"ratio": ratio, "max_ms": steer["hello_max_ms"], "met": met}
+              fmt(steer["hello_max_ms"], ".0f"), str(slow), str(slow_after), fmt(longest_after, ".0f"),
+              str(steer["hello_errors"] + steer["sleep_errors"]), "met" if met else "NOT met"]], summary=True)
+    s.note(f"A /hello that reaches the hog's worker in the same instant as the hog (sent less than "
+           f"{AFTER_HOG_MS} ms after it, by this client's clock) can be caught behind it: that worker "
+           "owns it already when its loop blocks (README, busy steering, limits). The columns on "
+           f"requests started {AFTER_HOG_MS} ms or more after the hog show what steering promises.")
+    ctx.metrics["hog"] = {"ratio": ratio, "max_ms": steer["hello_max_ms"], "met": met,
+                          "slow": slow, "slow_after": slow_after, "longest_after_ms": longest_after}
 
     # Latency over time, one colour per case: the stall and its end.
     png = ctx.out / f"{KEY}_latency.png"
