@@ -25,7 +25,11 @@ struct WaitHandler final : http::Handler, app::Responder {
     uint64_t deferred_in_turn = 0, resumed_in_turn = 0;
     int resumed = 0;
 
-    explicit WaitHandler(uv_loop_t* loop) : timers(loop, *this) { }
+    // Serves the harness's connections, counting its loop turns.
+    explicit WaitHandler(forkd_test::Harness& h) : timers(&h.loop, *this), loop_turns(&h.turns)
+    {
+        h.ctx.handler = this;
+    }
 
     void on_request(http::Connection& conn, const http::Request& request) noexcept override
     {
@@ -70,8 +74,7 @@ struct WaitHandler final : http::Handler, app::Responder {
 TEST_CASE("timers: each answer goes out after its delay, the shorter first, with its endpoint")
 {
     forkd_test::Harness h;
-    WaitHandler handler(&h.loop);
-    h.ctx.handler = &handler;
+    WaitHandler handler(h);
     h.run([](int port) {
         forkd_test::Client slow(port);
         forkd_test::Client fast(port);
@@ -92,9 +95,7 @@ TEST_CASE("timers: each answer goes out after its delay, the shorter first, with
 TEST_CASE("timers: a deferred request is resumed with its parameter after the loop turn it came in")
 {
     forkd_test::Harness h;
-    WaitHandler handler(&h.loop);
-    handler.loop_turns = &h.turns;
-    h.ctx.handler = &handler;
+    WaitHandler handler(h);
     h.run([](int port) {
         forkd_test::Client c(port);
         c.send(forkd_test::get("/defer/42"));
@@ -110,9 +111,7 @@ TEST_CASE("timers: a deferred request is resumed with its parameter after the lo
 TEST_CASE("timers: cancel() answers every waiting request with 503")
 {
     forkd_test::Harness h;
-    WaitHandler handler(&h.loop);
-    handler.loop_turns = &h.turns;
-    h.ctx.handler = &handler;
+    WaitHandler handler(h);
     uv_timer_t watch{};
     REQUIRE(uv_timer_init(&h.loop, &watch) == 0);
     watch.data = &handler;
@@ -144,9 +143,7 @@ TEST_CASE("timers: cancel() answers every waiting request with 503")
 TEST_CASE("timers: cancel() answers a deferred request with 503; it is never resumed")
 {
     forkd_test::Harness h;
-    WaitHandler handler(&h.loop);
-    handler.loop_turns = &h.turns;
-    h.ctx.handler = &handler;
+    WaitHandler handler(h);
     h.run([](int port) {
         forkd_test::Client c(port);
         c.send(forkd_test::get("/defer-then-cancel"));
