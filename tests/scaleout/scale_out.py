@@ -476,6 +476,15 @@ def scenario(run):
         wait_for(lambda: gone(pid), f"{h.name} to exit")
     h1.proc.send_signal(signal.SIGINT)
     h1.proc.wait(WAIT_S)
+    # HAProxy writes a request's log line when its transaction ends, a moment
+    # after the client has the answer, and a stop loses lines not written
+    # yet: wait (bounded) for a line per answered request first. check()
+    # says what is still missing.
+    answered = count(data["records"], lambda r: r[3] == 200 and not r[5])
+    try:
+        wait_for(lambda: len(haproxy_log(run)) >= answered, "HAProxy to log every answered request", timeout=5)
+    except Fail:
+        pass
     lb.proc.terminate()
     lb.proc.wait(WAIT_S)
 
