@@ -166,6 +166,17 @@ def main():
                         c.closed = True
                 elif mode == "pipeline":
                     send_some(c, burst)
+    if mode == "pipeline":
+        # A non-reader learns of a close only when a send fails, and the first
+        # send after the server's close may still succeed: look a few more
+        # times (bounded) so that what the server closed is seen closed.
+        for _ in range(20):
+            still = [c for c in conns if not c.closed]
+            if not still:
+                break
+            for c in still:
+                send_some(c, burst)
+            time.sleep(0.1)
     statuses = {}
     for c in conns:
         for s in c.statuses:

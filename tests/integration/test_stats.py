@@ -156,7 +156,8 @@ def test_latency_percentiles_of_a_known_sleep(forkd):
     # The histogram against the server's own per-request figures: every
     # percentile lies between the shortest and the longest X-Process-Time
     # the answers carried (within the histogram's 3 %), and none is below
-    # the 40 ms the timer waits. How long a busy machine took is no bound.
+    # the 40 ms the timer waits (less libuv's millisecond). How long a busy
+    # machine took is no bound.
     server = forkd()
     took_ms = []
     for _ in range(10):
@@ -165,7 +166,10 @@ def test_latency_percentiles_of_a_known_sleep(forkd):
         took_ms.append(float(headers["X-Process-Time"]) * 1000)
     e = endpoint(stats(server), "/sleep/{ms}", "timer")
     assert e["requests"] == 10
-    assert min(took_ms) >= 40 * 0.999, took_ms
+    # libuv's loop clock counts whole milliseconds: a timer started at
+    # t0 fires once the clock reads floor(t0) + 40, up to 1 ms early in real
+    # time (as test_timers and test_concurrency allow too).
+    assert min(took_ms) >= 40 - 1, took_ms
     for q in ("p50", "p95", "p99"):
         assert 40 * 0.97 <= e["latency_ms"][q], e
         assert min(took_ms) * 0.97 <= e["latency_ms"][q] <= max(took_ms) * 1.03, (e, took_ms)
